@@ -1,0 +1,1 @@
+//! The API layer: REST handlers over one shared service layer.

@@ -1,0 +1,1 @@
+//! A collection: its update worker and search fan-out.

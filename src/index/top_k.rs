@@ -1,0 +1,1 @@
+//! Top-k selection of scored points.

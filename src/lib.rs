@@ -1,0 +1,22 @@
+//! VecForge: a vector database server that speaks Qdrant's REST API.
+//!
+//! Modules follow the data flow of a request, top to bottom; dependencies
+//! only point down:
+//!
+//! * [`api`]: REST (axum) handlers, thin, over one shared [`api::service`]
+//!   layer that validates every request before it reaches storage.
+//! * [`storage`]: the registry of collections and aliases.
+//! * [`collection`]: one update worker per collection (WAL → segments) and the
+//!   search fan-out and merge.
+//! * [`wal`]: the write-ahead log, CRC-checked records, replayed on start.
+//! * [`segment`]: id tracker, memory-mapped vector storage, payloads, filters.
+//! * [`index`]: distance kernels (and, later, the HNSW graph).
+//! * [`settings`]: layered configuration (YAML files, then environment).
+
+pub mod api;
+pub mod collection;
+pub mod index;
+pub mod segment;
+pub mod settings;
+pub mod storage;
+pub mod wal;

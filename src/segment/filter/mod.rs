@@ -1,0 +1,1 @@
+//! Qdrant filters: parsing and evaluation against payloads and point ids.

@@ -1,0 +1,5 @@
+//! A segment: id tracker, memory-mapped vector storage, payload storage and
+//! filters over them.
+
+pub mod filter;
+pub mod point_id;

@@ -1,0 +1,1 @@
+//! The registry of collections and aliases.
