@@ -2,4 +2,5 @@
 //! filters over them.
 
 pub mod filter;
+pub mod payload;
 pub mod point_id;
