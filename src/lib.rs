@@ -20,3 +20,7 @@ pub mod segment;
 pub mod settings;
 pub mod storage;
 pub mod wal;
+
+/// The Qdrant API version whose REST shapes this server follows; reported
+/// by `GET /` because official clients compare it with their own.
+pub const QDRANT_COMPATIBLE_VERSION: &str = "1.19.0";

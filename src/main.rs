@@ -1,1 +1,130 @@
-fn main() {}
+//! The `vecforge` server: loads settings, opens storage, serves REST.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use vecforge::api::rest::{self, ApiKeys, RestOptions};
+use vecforge::api::service::{CollectionDefaults, Service};
+use vecforge::collection::config::{HnswConfig, OptimizersConfig, WalConfig};
+use vecforge::settings::Settings;
+use vecforge::storage::Storage;
+
+/// A vector database server that speaks Qdrant's API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// A YAML file overlaid on the built-in and `config/` settings (the
+    /// environment still wins).
+    #[arg(long)]
+    config_path: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let loaded = Settings::load(args.config_path.as_deref())?;
+    let settings = loaded.settings.clone();
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(settings.log_level.to_lowercase()))
+        .context("parse log_level")?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    loaded.log_summary();
+
+    let storage = Arc::new(Storage::open(&settings.storage.storage_path).context("open storage")?);
+    tracing::info!(path = %settings.storage.storage_path.display(), "storage ready");
+    let service = Service { storage: storage.clone(), defaults: Arc::new(collection_defaults(&settings)) };
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if settings.service.max_workers > 0 {
+        runtime.worker_threads(settings.service.max_workers);
+    }
+    let runtime = runtime.enable_all().build().context("start the async runtime")?;
+    let result = runtime.block_on(serve(&settings, service));
+    // Flush every segment so the next start replays little WAL.
+    storage.close();
+    tracing::info!("storage closed");
+    result
+}
+
+async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
+    let options = RestOptions {
+        max_request_size_bytes: settings.service.max_request_size_mb.saturating_mul(1 << 20),
+        enable_cors: settings.service.enable_cors,
+        api_keys: ApiKeys {
+            full: settings.service.api_key.clone(),
+            read_only: settings.service.read_only_api_key.clone(),
+        },
+    };
+    let app = rest::router(service, &options);
+    let host: std::net::IpAddr = settings
+        .service
+        .host
+        .parse()
+        .with_context(|| format!("service.host: {:?} is not an IP address", settings.service.host))?;
+    let addr = SocketAddr::new(host, settings.service.http_port);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("bind REST to {addr}"))?;
+    tracing::info!(%addr, "REST API listening");
+    if let Some(port) = settings.service.grpc_port {
+        tracing::warn!(port, "the gRPC API is not implemented yet; only REST is served");
+    }
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serve REST")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Collection defaults from `storage.hnsw_index`, `storage.optimizers` and
+/// `storage.wal` (thresholds stay in kilobytes, as in Qdrant).
+fn collection_defaults(settings: &Settings) -> CollectionDefaults {
+    let s = &settings.storage;
+    CollectionDefaults {
+        hnsw: HnswConfig {
+            m: s.hnsw_index.m,
+            ef_construct: s.hnsw_index.ef_construct,
+            full_scan_threshold: s.hnsw_index.full_scan_threshold_kb,
+            max_indexing_threads: s.hnsw_index.max_indexing_threads,
+            on_disk: Some(s.hnsw_index.on_disk),
+            payload_m: s.hnsw_index.payload_m,
+        },
+        optimizers: OptimizersConfig {
+            deleted_threshold: s.optimizers.deleted_threshold,
+            vacuum_min_vector_number: s.optimizers.vacuum_min_vector_number,
+            default_segment_number: s.optimizers.default_segment_number,
+            max_segment_size: s.optimizers.max_segment_size_kb,
+            memmap_threshold: s.optimizers.memmap_threshold_kb,
+            indexing_threshold: Some(s.optimizers.indexing_threshold_kb),
+            flush_interval_sec: s.optimizers.flush_interval_sec,
+            max_optimization_threads: s.optimizers.max_optimization_threads,
+        },
+        wal: WalConfig { wal_capacity_mb: s.wal.wal_capacity_mb, wal_segments_ahead: s.wal.wal_segments_ahead },
+    }
+}

@@ -1,1 +1,6 @@
-//! The API layer: REST handlers over one shared service layer.
+//! The API layer. [`rest`] is a thin axum transport; every operation is one
+//! function in [`service`], which parses request models, validates them and
+//! calls storage, so that all transports validate alike.
+
+pub mod rest;
+pub mod service;
