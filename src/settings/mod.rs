@@ -30,6 +30,7 @@
 
 mod error;
 mod gpu;
+mod load;
 mod service;
 mod storage;
 
@@ -39,6 +40,7 @@ use tracing_subscriber::EnvFilter;
 
 pub use error::SettingsError;
 pub use gpu::GpuConfig;
+pub use load::{LoadSources, LoadedSettings, UnknownKey, DEFAULT_CONFIG_YAML, DEFAULT_RUN_MODE};
 pub use service::ServiceConfig;
 pub use storage::{HnswConfig, OptimizersConfig, PerformanceConfig, StorageConfig, WalConfig};
 
