@@ -34,6 +34,9 @@ mod load;
 mod service;
 mod storage;
 
+#[cfg(test)]
+mod tests;
+
 use serde::{Deserialize, Serialize};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
