@@ -2,7 +2,7 @@
 //!
 //! The key names and defaults follow Qdrant's `config.yaml`, so a Qdrant
 //! configuration file or `QDRANT__…` variable means the same thing here.
-//! Layers, lowest priority first (see [`load`] for the details):
+//! Layers, lowest priority first (see [`Settings::load_from`] for the API):
 //!
 //! 1. `config/config.yaml` compiled into the binary, so the server starts
 //!    with complete defaults even without a `config/` directory;
