@@ -49,8 +49,10 @@ def pytest_runtest_makereport(item, call):
     if not report.failed:
         return
     first = getattr(item, "_vecforge_first_server", len(STARTED))
+    logs = set()  # a restarted server appends to the same log
     for index, server in enumerate(STARTED):
-        if index >= first or server.running:
+        if (index >= first or server.running) and server.log_path not in logs:
+            logs.add(server.log_path)
             report.sections.append(
                 (f"vecforge server log tail ({server.log_path})", server.log_tail())
             )

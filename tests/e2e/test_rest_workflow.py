@@ -304,6 +304,14 @@ FILTER_CASES = {
         lambda pid, p: parse_datetime(p["created"])
         > datetime(2024, 10, 1, 17, 0, tzinfo=UTC),
     ),
+    "range_datetime_one_day": (
+        # narrow, so that many points lie within hours of the bounds, where
+        # comparing the text instead of the instant goes wrong
+        F(must=[FC(key="created", range=models.DatetimeRange(gte="2024-07-04T00:00:00Z", lte="2024-07-05T00:00:00Z"))]),
+        lambda pid, p: datetime(2024, 7, 4, tzinfo=UTC)
+        <= parse_datetime(p["created"])
+        <= datetime(2024, 7, 5, tzinfo=UTC),
+    ),
     "values_count_gte": (
         F(must=[FC(key="tags", values_count=models.ValuesCount(gte=3))]),
         lambda pid, p: len(p["tags"]) >= 3,
