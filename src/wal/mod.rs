@@ -49,6 +49,8 @@ mod recovery;
 mod writer;
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::WalError;
