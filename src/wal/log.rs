@@ -82,7 +82,8 @@ impl Wal {
     /// Verifies the CRC of every record in every segment. A torn or damaged
     /// tail of the newest segment is cut off (with a warning naming the file
     /// and offset); a bad record anywhere else is [`WalError::Corrupted`].
-    /// Everything that survives is fsynced before this returns, so
+    /// The newest segment is fsynced before this returns (older ones were
+    /// fsynced when they were sealed), so every record found is durable and
     /// [`Wal::sync`] has nothing to do for it.
     pub fn open(dir: &Path, options: WalOptions) -> Result<Wal, WalError> {
         let recovered = recover(dir)?;

@@ -10,7 +10,11 @@
 //! * a partial or garbage record at the end of the newest segment, with
 //!   nothing valid after it that was ever fsynced. It is cut off, with a
 //!   warning. Anything from the first invalid record on is dropped, which
-//!   includes a record damaged in place if it is the last one;
+//!   includes a record damaged in place if it is the last one. Valid
+//!   records after an invalid one are dropped too rather than reported:
+//!   the page cache writes unsynced pages back in any order, so a power
+//!   loss can keep record N+1 and lose part of record N, and neither was
+//!   acknowledged by a sync;
 //! * a newest segment shorter than its header, or exactly header-sized with
 //!   a damaged header: a file creation cut short, which never held a
 //!   record. The header is rewritten.
