@@ -191,8 +191,9 @@ impl Wal {
 
     /// Iterates over the stored records with sequence numbers `>= from_seq`,
     /// in order. Records appended after this call are not included. If
-    /// records before `from_seq` were removed by [`Wal::truncate_before`],
-    /// the iterator starts at [`Wal::first_seq`].
+    /// `from_seq` is below [`Wal::first_seq`] (those records were removed by
+    /// [`Wal::truncate_before`]), the iterator starts at the oldest stored
+    /// record.
     ///
     /// Meant for replay at start-up; see [`RecordIter`] for what happens if
     /// it runs concurrently with truncation.
