@@ -24,6 +24,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod check;
 mod condition;
 mod datetime;
 mod parse;
@@ -33,6 +34,7 @@ mod serialize;
 #[cfg(test)]
 mod tests;
 
+pub use check::PointView;
 pub use condition::{
     Bounds, Condition, FieldCondition, Match, MatchList, MatchValue, NestedCondition, Predicate,
     Range, Slice,
