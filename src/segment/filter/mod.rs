@@ -30,6 +30,7 @@ mod datetime;
 mod parse;
 mod path;
 mod serialize;
+mod validate;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! Tests for the filter module as a whole: parsing and its error messages,
-//! serde round trips (JSON and MessagePack), and evaluation semantics. Path
-//! and datetime tests live beside their code.
+//! serde round trips (JSON and MessagePack), evaluation semantics, and
+//! validation. Path and datetime tests live beside their code.
 
 use serde_json::Value;
 
@@ -11,6 +11,7 @@ use crate::segment::point_id::PointId;
 mod errors;
 mod parsing;
 mod semantics;
+mod validation;
 
 /// A point for tests: an id, a payload and the names of its vectors.
 #[derive(Debug)]
