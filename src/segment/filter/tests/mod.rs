@@ -10,6 +10,7 @@ use crate::segment::point_id::PointId;
 
 mod errors;
 mod parsing;
+mod properties;
 mod semantics;
 mod validation;
 
