@@ -31,7 +31,11 @@ fn main() -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(settings.log_level.to_lowercase()))
         .context("parse log_level")?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     loaded.log_summary();
 
     let storage = Arc::new(Storage::open(&settings.storage.storage_path).context("open storage")?);

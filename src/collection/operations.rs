@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::config::CollectionConfig;
 use super::error::CollectionError;
 use crate::index::distance::Distance;
-use crate::segment::filter::path::JsonPath;
-use crate::segment::filter::Filter;
+use crate::segment::filter::{self, Filter, JsonPath};
 use crate::segment::payload::Payload;
 use crate::segment::point_id::PointId;
 use crate::segment::{NamedVectors, Segment};
@@ -79,13 +78,13 @@ impl UpdateOperation {
             }
             UpdateOperation::SetPayload { selector, key, .. } => {
                 if let Some(key) = key {
-                    JsonPath::parse(key).map_err(|e| CollectionError::validation("key", e))?;
+                    key.parse::<JsonPath>().map_err(|e| CollectionError::validation("key", e.to_string()))?;
                 }
                 validate_selector(selector)?;
             }
             UpdateOperation::DeletePayload { keys, selector } => {
                 for key in keys.iter() {
-                    JsonPath::parse(key).map_err(|e| CollectionError::validation("keys", e))?;
+                    key.parse::<JsonPath>().map_err(|e| CollectionError::validation("keys", e.to_string()))?;
                 }
                 validate_selector(selector)?;
             }
@@ -112,13 +111,13 @@ impl UpdateOperation {
             UpdateOperation::SetPayload { payload, selector, key } => {
                 let ids = resolve_existing(segment, selector)?;
                 let path = match key {
-                    Some(k) => Some(JsonPath::parse(k).map_err(|e| CollectionError::validation("key", e))?),
+                    Some(k) => Some(k.parse::<JsonPath>().map_err(|e| CollectionError::validation("key", e.to_string()))?),
                     None => None,
                 };
                 for id in ids {
                     segment.modify_payload(id, |current| match &path {
-                        Some(path) => path.set_at(current, payload),
-                        None => current.extend(payload.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                        Some(path) => filter::set_at(current, path, payload),
+                        None => filter::merge(current, payload),
                     })?;
                 }
             }
@@ -130,12 +129,12 @@ impl UpdateOperation {
             UpdateOperation::DeletePayload { keys, selector } => {
                 let paths = keys
                     .iter()
-                    .map(|k| JsonPath::parse(k).map_err(|e| CollectionError::validation("keys", e)))
+                    .map(|k| k.parse::<JsonPath>().map_err(|e| CollectionError::validation("keys", e.to_string())))
                     .collect::<Result<Vec<_>, _>>()?;
                 for id in resolve_existing(segment, selector)? {
                     segment.modify_payload(id, |current| {
                         for path in &paths {
-                            path.remove_at(current);
+                            filter::remove_at(current, path);
                         }
                     })?;
                 }

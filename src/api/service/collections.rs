@@ -231,6 +231,9 @@ impl Service {
                     if diff.on_disk.is_some() {
                         params.on_disk = diff.on_disk;
                     }
+                    if let Some(q) = diff.quantization_config {
+                        params.quantization_config = Some(q).filter(|v| !v.is_null());
+                    }
                 }
             }
             if let Some(q) = &req.quantization_config {

@@ -6,7 +6,7 @@ use super::points::VectorInput;
 use super::selectors::{VectorOutput, WithPayload, WithVector};
 use super::{ApiError, Service};
 use crate::collection::{display_name, Collection, SearchRequest};
-use crate::segment::filter::Filter;
+use crate::segment::filter::{Condition, Filter};
 use crate::segment::payload::Payload;
 use crate::segment::point_id::PointId;
 
@@ -207,7 +207,7 @@ fn query_plan(collection: &Collection, req: QueryRequest) -> Result<Plan, ApiErr
                 ApiError::BadInput(format!("point {id} has no vector {}", display_name(&vector_name)))
             })?;
             // Qdrant leaves the query point itself out of its own results.
-            filter = Some(Filter::excluding_id(filter, id));
+            filter = Some(excluding_id(filter, id));
             v
         }
         NearestInput::Other(v) => {
@@ -260,4 +260,11 @@ fn run(collection: &Collection, plan: Plan) -> Result<Vec<ScoredPointResponse>, 
             }
         })
         .collect())
+}
+
+/// `filter` and "not the point `id`".
+fn excluding_id(filter: Option<Filter>, id: PointId) -> Filter {
+    let mut out = filter.unwrap_or_default();
+    out.must_not.get_or_insert_with(Vec::new).push(Condition::HasId([id].into_iter().collect()));
+    out
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::collection::{config::VectorsConfig, StoredPoint};
-use crate::segment::filter::path::JsonPath;
+use crate::segment::filter::{remove_at, JsonPath, PathStep};
 use crate::segment::payload::Payload;
 use crate::segment::point_id::PointId;
 use crate::segment::NamedVectors;
@@ -41,7 +41,7 @@ impl WithPayload {
             WithPayload::Selector(PayloadSelector::Include(k) | PayloadSelector::Exclude(k)) => k,
         };
         for key in keys {
-            JsonPath::parse(key).map_err(|e| ApiError::validation("with_payload", e))?;
+            key.parse::<JsonPath>().map_err(|e| ApiError::validation("with_payload", e.to_string()))?;
         }
         Ok(())
     }
@@ -54,8 +54,8 @@ impl WithPayload {
             WithPayload::Fields(keys) | WithPayload::Selector(PayloadSelector::Include(keys)) => {
                 let mut out = Payload::new();
                 for key in keys {
-                    if let Ok(path) = JsonPath::parse(key) {
-                        path.copy_into(payload, &mut out);
+                    if let Ok(path) = key.parse::<JsonPath>() {
+                        copy_path(payload, &path, &mut out);
                     }
                 }
                 Some(out)
@@ -63,14 +63,50 @@ impl WithPayload {
             WithPayload::Selector(PayloadSelector::Exclude(keys)) => {
                 let mut out = payload.clone();
                 for key in keys {
-                    if let Ok(path) = JsonPath::parse(key) {
-                        path.remove_at(&mut out);
+                    if let Ok(path) = key.parse::<JsonPath>() {
+                        remove_at(&mut out, &path);
                     }
                 }
                 Some(out)
             }
         }
     }
+}
+
+/// Copies the value at `path` from `source` into `out` at the same place.
+/// Key-only paths (`a.b.c`) copy exactly that sub-value; a path through an
+/// array copies its whole top-level key.
+fn copy_path(source: &Payload, path: &JsonPath, out: &mut Payload) {
+    let Some(top) = source.get(path.head()) else { return };
+    let keys: Option<Vec<&str>> = path
+        .steps()
+        .iter()
+        .map(|s| match s {
+            PathStep::Key(k) => Some(k.as_str()),
+            PathStep::Index(_) | PathStep::EachElement => None,
+        })
+        .collect();
+    let Some(keys) = keys else {
+        out.insert(path.head().to_string(), top.clone());
+        return;
+    };
+    let mut value = top;
+    for key in &keys {
+        match value.get(*key) {
+            Some(v) => value = v,
+            None => return,
+        }
+    }
+    // Rebuild the chain of objects down to the copied value.
+    let mut slot = out.entry(path.head().to_string()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+    for key in &keys {
+        if !slot.is_object() {
+            *slot = serde_json::Value::Object(Default::default());
+        }
+        let Some(map) = slot.as_object_mut() else { return };
+        slot = map.entry(key.to_string()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+    }
+    *slot = value.clone();
 }
 
 impl WithVector {
