@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use vecforge::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig, WalConfig,
+    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig,
+    WalConfig,
 };
 use vecforge::collection::operations::{PointInsert, UpdateOperation};
 use vecforge::collection::{Collection, SearchRequest};
@@ -27,14 +28,33 @@ fn data_dir() -> PathBuf {
 /// Reads a little-endian float16 `.npy` matrix into rows of f32.
 fn read_f16_npy(path: &Path) -> (usize, usize, Vec<f32>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{} is not a .npy file", path.display());
+    assert_eq!(
+        &bytes[..6],
+        b"\x93NUMPY",
+        "{} is not a .npy file",
+        path.display()
+    );
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + header_len]).expect("npy header is ASCII");
-    assert!(header.contains("'descr': '<f2'"), "expected float16 data in {}", path.display());
-    let shape = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("npy shape");
-    let dims: Vec<usize> = shape.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    assert!(
+        header.contains("'descr': '<f2'"),
+        "expected float16 data in {}",
+        path.display()
+    );
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .expect("npy shape");
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let data = &bytes[10 + header_len..];
-    let values = data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
+    let values = data
+        .chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect();
     (dims[0], dims[1], values)
 }
 
@@ -73,7 +93,10 @@ fn config(dim: usize) -> CollectionConfig {
             flush_interval_sec: 5,
             max_optimization_threads: None,
         },
-        wal_config: WalConfig { wal_capacity_mb: 32, wal_segments_ahead: 0 },
+        wal_config: WalConfig {
+            wal_capacity_mb: 32,
+            wal_segments_ahead: 0,
+        },
         quantization_config: None,
         metadata: None,
     }
@@ -93,7 +116,8 @@ fn bench(c: &mut Criterion) {
     let (n, dim, base) = read_f16_npy(&dir.join("base.npy"));
     let (nq, _, queries) = read_f16_npy(&dir.join("query.npy"));
     let tmp = tempfile::tempdir().expect("temp dir");
-    let collection = Collection::create(&tmp.path().join("c"), "bench", config(dim)).expect("create collection");
+    let collection =
+        Collection::create(&tmp.path().join("c"), "bench", config(dim)).expect("create collection");
     for start in (0..n).step_by(1000) {
         let points = (start..(start + 1000).min(n))
             .map(|i| PointInsert {
@@ -102,7 +126,9 @@ fn bench(c: &mut Criterion) {
                 payload: Default::default(),
             })
             .collect();
-        collection.update(UpdateOperation::Upsert { points }, true).expect("upsert");
+        collection
+            .update(UpdateOperation::Upsert { points }, true)
+            .expect("upsert");
     }
     let request = |q: usize| SearchRequest {
         vector_name: String::new(),
@@ -124,6 +150,11 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // `cargo test --benches` runs each bench once as a smoke test; the peer
+    // comparison only belongs in a real `cargo bench` run.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     // Same-run comparison: our mean over every query vs numpy's.
     let started = Instant::now();
     for q in 0..nq {
@@ -132,7 +163,11 @@ fn bench(c: &mut Criterion) {
     let ours_ms = started.elapsed().as_secs_f64() * 1000.0 / nq as f64;
     let peer = Command::new(python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/numpy_exact.py"))
-        .args([dir.join("base.npy"), dir.join("query.npy"), dir.join("gt.npy")])
+        .args([
+            dir.join("base.npy"),
+            dir.join("query.npy"),
+            dir.join("gt.npy"),
+        ])
         .arg("1")
         .output()
         .expect("run the numpy peer");

@@ -40,13 +40,19 @@ fn main() -> anyhow::Result<()> {
 
     let storage = Arc::new(Storage::open(&settings.storage.storage_path).context("open storage")?);
     tracing::info!(path = %settings.storage.storage_path.display(), "storage ready");
-    let service = Service { storage: storage.clone(), defaults: Arc::new(collection_defaults(&settings)) };
+    let service = Service {
+        storage: storage.clone(),
+        defaults: Arc::new(collection_defaults(&settings)),
+    };
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if settings.service.max_workers > 0 {
         runtime.worker_threads(settings.service.max_workers);
     }
-    let runtime = runtime.enable_all().build().context("start the async runtime")?;
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
     let result = runtime.block_on(serve(&settings, service));
     // Flush every segment so the next start replays little WAL.
     storage.close();
@@ -64,18 +70,27 @@ async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
         },
     };
     let app = rest::router(service, &options);
-    let host: std::net::IpAddr = settings
-        .service
-        .host
-        .parse()
-        .with_context(|| format!("service.host: {:?} is not an IP address", settings.service.host))?;
+    let host: std::net::IpAddr = settings.service.host.parse().with_context(|| {
+        format!(
+            "service.host: {:?} is not an IP address",
+            settings.service.host
+        )
+    })?;
     let addr = SocketAddr::new(host, settings.service.http_port);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("bind REST to {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("bind REST to {addr}"))?;
     tracing::info!(%addr, "REST API listening");
     if let Some(port) = settings.service.grpc_port {
-        tracing::warn!(port, "the gRPC API is not implemented yet; only REST is served");
+        tracing::warn!(
+            port,
+            "the gRPC API is not implemented yet; only REST is served"
+        );
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serve REST")
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serve REST")
 }
 
 async fn shutdown_signal() {
@@ -129,6 +144,9 @@ fn collection_defaults(settings: &Settings) -> CollectionDefaults {
             flush_interval_sec: s.optimizers.flush_interval_sec,
             max_optimization_threads: s.optimizers.max_optimization_threads,
         },
-        wal: WalConfig { wal_capacity_mb: s.wal.wal_capacity_mb, wal_segments_ahead: s.wal.wal_segments_ahead },
+        wal: WalConfig {
+            wal_capacity_mb: s.wal.wal_capacity_mb,
+            wal_segments_ahead: s.wal.wal_segments_ahead,
+        },
     }
 }

@@ -36,7 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
     let id = 0u64..24;
     let vec = prop::array::uniform4(-5i8..=5);
     prop_oneof![
-        4 => (prop::collection::vec((id.clone(), vec, prop::option::of(0i64..4)), 1..6), any::<bool>())
+        4 => (prop::collection::vec((id.clone(), vec.clone(), prop::option::of(0i64..4)), 1..6), any::<bool>())
             .prop_map(|(p, w)| Op::Upsert(p, w)),
         2 => (prop::collection::vec(id.clone(), 1..4), any::<bool>()).prop_map(|(ids, w)| Op::Delete(ids, w)),
         1 => (0i64..4).prop_map(Op::DeleteWhereA),
@@ -45,7 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (id.clone(), "[a-c]{1,2}").prop_map(|(i, s)| Op::OverwriteB(i, s)),
         1 => id.clone().prop_map(Op::DeleteKeyA),
         1 => id.clone().prop_map(Op::Clear),
-        1 => (id, vec).prop_map(|(i, v)| Op::UpdateVector(i, v)),
+        1 => (id, vec.clone()).prop_map(|(i, v)| Op::UpdateVector(i, v)),
         1 => Just(Op::Restart),
     ]
 }
@@ -53,7 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
 type Model = HashMap<u64, (Vec<f32>, Payload)>;
 
 fn a_filter(a: i64) -> Filter {
-    serde_json::from_value(json!({"must": [{"key": "a", "match": {"value": a}}]})).expect("filter parses")
+    serde_json::from_value(json!({"must": [{"key": "a", "match": {"value": a}}]}))
+        .expect("filter parses")
 }
 
 fn vector(v: &[i8; DIM]) -> Vec<f32> {
@@ -75,33 +76,68 @@ fn apply(c: &Collection, model: &mut Model, op: &Op) {
                 if let Some(a) = a {
                     payload.insert("a".into(), json!(a));
                 }
-                inserts.push(PointInsert { id: PointId::Num(*id), vectors: one(vector(v)), payload: payload.clone() });
+                inserts.push(PointInsert {
+                    id: PointId::Num(*id),
+                    vectors: one(vector(v)),
+                    payload: payload.clone(),
+                });
                 model.insert(*id, (vector(v), payload));
             }
-            c.update(UpdateOperation::Upsert { points: inserts }, *wait).expect("upsert");
+            c.update(UpdateOperation::Upsert { points: inserts }, *wait)
+                .expect("upsert");
         }
         Op::Delete(list, wait) => {
             for id in list {
                 model.remove(id);
             }
-            c.update(UpdateOperation::Delete { selector: ids(list) }, *wait).expect("delete");
+            c.update(
+                UpdateOperation::Delete {
+                    selector: ids(list),
+                },
+                *wait,
+            )
+            .expect("delete");
         }
         Op::DeleteWhereA(a) => {
             model.retain(|_, (_, p)| p.get("a") != Some(&json!(a)));
-            c.update(UpdateOperation::Delete { selector: PointsSelector::Filter(a_filter(*a)) }, true).expect("delete");
+            c.update(
+                UpdateOperation::Delete {
+                    selector: PointsSelector::Filter(a_filter(*a)),
+                },
+                true,
+            )
+            .expect("delete");
         }
-        Op::SetA(id, a) | Op::SetB(id, _) | Op::OverwriteB(id, _) | Op::DeleteKeyA(id) | Op::Clear(id) => {
+        Op::SetA(id, _)
+        | Op::SetB(id, _)
+        | Op::OverwriteB(id, _)
+        | Op::DeleteKeyA(id)
+        | Op::Clear(id) => {
             let exists = model.contains_key(id);
             let payload: Payload = match op {
                 Op::SetA(_, a) => [("a".to_string(), json!(a))].into_iter().collect(),
-                Op::SetB(_, s) | Op::OverwriteB(_, s) => [("b".to_string(), json!(s))].into_iter().collect(),
+                Op::SetB(_, s) | Op::OverwriteB(_, s) => {
+                    [("b".to_string(), json!(s))].into_iter().collect()
+                }
                 _ => Payload::new(),
             };
             let update = match op {
-                Op::SetA(..) | Op::SetB(..) => UpdateOperation::SetPayload { payload: payload.clone(), selector: ids(&[*id]), key: None },
-                Op::OverwriteB(..) => UpdateOperation::OverwritePayload { payload: payload.clone(), selector: ids(&[*id]) },
-                Op::DeleteKeyA(_) => UpdateOperation::DeletePayload { keys: vec!["a".into()], selector: ids(&[*id]) },
-                _ => UpdateOperation::ClearPayload { selector: ids(&[*id]) },
+                Op::SetA(..) | Op::SetB(..) => UpdateOperation::SetPayload {
+                    payload: payload.clone(),
+                    selector: ids(&[*id]),
+                    key: None,
+                },
+                Op::OverwriteB(..) => UpdateOperation::OverwritePayload {
+                    payload: payload.clone(),
+                    selector: ids(&[*id]),
+                },
+                Op::DeleteKeyA(_) => UpdateOperation::DeletePayload {
+                    keys: vec!["a".into()],
+                    selector: ids(&[*id]),
+                },
+                _ => UpdateOperation::ClearPayload {
+                    selector: ids(&[*id]),
+                },
             };
             let result = c.update(update, true);
             assert_eq!(result.is_ok(), exists, "payload op on {id}: {result:?}");
@@ -117,8 +153,17 @@ fn apply(c: &Collection, model: &mut Model, op: &Op) {
             }
         }
         Op::UpdateVector(id, v) => {
-            let result = c.update(UpdateOperation::UpdateVectors { points: vec![(PointId::Num(*id), one(vector(v)))] }, true);
-            assert_eq!(result.is_ok(), model.contains_key(id), "update vectors on {id}: {result:?}");
+            let result = c.update(
+                UpdateOperation::UpdateVectors {
+                    points: vec![(PointId::Num(*id), one(vector(v)))],
+                },
+                true,
+            );
+            assert_eq!(
+                result.is_ok(),
+                model.contains_key(id),
+                "update vectors on {id}: {result:?}"
+            );
             if let Some((old, _)) = model.get_mut(id) {
                 *old = vector(v);
             }
@@ -133,32 +178,62 @@ fn check(c: &Collection, model: &Model) {
     assert!(next.is_none());
     let mut expected: Vec<u64> = model.keys().copied().collect();
     expected.sort();
-    assert_eq!(ids, expected.iter().map(|i| PointId::Num(*i)).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        expected
+            .iter()
+            .map(|i| PointId::Num(*i))
+            .collect::<Vec<_>>()
+    );
     for p in c.retrieve(&ids) {
-        let PointId::Num(n) = p.id else { panic!("uuid in model test") };
+        let PointId::Num(n) = p.id else {
+            panic!("uuid in model test")
+        };
         let (v, payload) = &model[&n];
         assert_eq!(&p.vectors[""], v, "vector of {n}");
         assert_eq!(&p.payload, payload, "payload of {n}");
     }
     for a in 0..4 {
-        let want = model.values().filter(|(_, p)| p.get("a") == Some(&json!(a))).count();
+        let want = model
+            .values()
+            .filter(|(_, p)| p.get("a") == Some(&json!(a)))
+            .count();
         assert_eq!(c.count(Some(&a_filter(a))), want, "count where a = {a}");
     }
     // Exact Euclid search from the origin-ish query against the model.
     let query = vec![0.5f32, -0.25, 1.0, 0.0];
     let found = c
-        .search(&SearchRequest { vector_name: String::new(), vector: query.clone(), filter: None, limit: 5, offset: 0, score_threshold: None })
+        .search(&SearchRequest {
+            vector_name: String::new(),
+            vector: query.clone(),
+            filter: None,
+            limit: 5,
+            offset: 0,
+            score_threshold: None,
+        })
         .expect("search");
     let mut brute: Vec<(f32, u64)> = model
         .iter()
-        .map(|(id, (v, _))| (v.iter().zip(&query).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt(), *id))
+        .map(|(id, (v, _))| {
+            (
+                v.iter()
+                    .zip(&query)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f32>()
+                    .sqrt(),
+                *id,
+            )
+        })
         .collect();
     brute.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     let got: Vec<f32> = found.iter().map(|p| p.score).collect();
     let want: Vec<f32> = brute.iter().take(5).map(|x| x.0).collect();
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
-        assert!((g - w).abs() <= 1e-5, "search scores {got:?} vs model {want:?}");
+        assert!(
+            (g - w).abs() <= 1e-5,
+            "search scores {got:?} vs model {want:?}"
+        );
     }
 }
 

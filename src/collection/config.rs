@@ -42,11 +42,37 @@ pub struct VectorParams {
 }
 
 /// One unnamed vector, or a map of named ones.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum VectorsConfig {
     Single(VectorParams),
     Multi(BTreeMap<String, VectorParams>),
+}
+
+/// Dispatches on the shape (an object with `size` is one unnamed vector)
+/// so that errors name the field at fault instead of "no variant matched".
+impl<'de> Deserialize<'de> for VectorsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let located = |e: serde_path_to_error::Error<serde_json::Error>| {
+            let path = e.path().to_string();
+            D::Error::custom(format!("{path}: {}", e.into_inner()))
+        };
+        let Some(map) = value.as_object() else {
+            return Err(D::Error::custom(
+                "expected vector params or a map of named vector params",
+            ));
+        };
+        if map.contains_key("size") || map.contains_key("distance") {
+            return serde_path_to_error::deserialize(value)
+                .map(VectorsConfig::Single)
+                .map_err(located);
+        }
+        serde_path_to_error::deserialize(value)
+            .map(VectorsConfig::Multi)
+            .map_err(located)
+    }
 }
 
 impl VectorsConfig {
@@ -77,19 +103,40 @@ impl VectorsConfig {
     pub fn specs(&self) -> BTreeMap<String, VectorSpec> {
         self.params()
             .into_iter()
-            .map(|(name, p)| (name, VectorSpec { dim: p.size as usize, distance: p.distance }))
+            .map(|(name, p)| {
+                (
+                    name,
+                    VectorSpec {
+                        dim: p.size as usize,
+                        distance: p.distance,
+                    },
+                )
+            })
             .collect()
     }
 
     /// Checks sizes; returns the offending field path and why.
     pub fn validate(&self) -> Result<(), (String, String)> {
         for (name, p) in self.params() {
-            let field = if name.is_empty() { "vectors.size".to_string() } else { format!("vectors.{name}.size") };
+            let field = if name.is_empty() {
+                "vectors.size".to_string()
+            } else {
+                format!("vectors.{name}.size")
+            };
             if p.size == 0 || p.size > MAX_VECTOR_SIZE {
-                return Err((field, format!("value {} invalid, must be from 1 to {MAX_VECTOR_SIZE}", p.size)));
+                return Err((
+                    field,
+                    format!(
+                        "value {} invalid, must be from 1 to {MAX_VECTOR_SIZE}",
+                        p.size
+                    ),
+                ));
             }
             if p.multivector_config.is_some() {
-                return Err((field.replace(".size", ".multivector_config"), "multivectors are not supported".into()));
+                return Err((
+                    field.replace(".size", ".multivector_config"),
+                    "multivectors are not supported".into(),
+                ));
             }
         }
         Ok(())
@@ -197,8 +244,14 @@ pub struct OptimizersConfigDiff {
 impl OptimizersConfig {
     pub fn apply(&mut self, diff: &OptimizersConfigDiff) {
         set(&mut self.deleted_threshold, diff.deleted_threshold);
-        set(&mut self.vacuum_min_vector_number, diff.vacuum_min_vector_number);
-        set(&mut self.default_segment_number, diff.default_segment_number);
+        set(
+            &mut self.vacuum_min_vector_number,
+            diff.vacuum_min_vector_number,
+        );
+        set(
+            &mut self.default_segment_number,
+            diff.default_segment_number,
+        );
         set(&mut self.flush_interval_sec, diff.flush_interval_sec);
         if diff.max_segment_size.is_some() {
             self.max_segment_size = diff.max_segment_size;
@@ -211,7 +264,9 @@ impl OptimizersConfig {
         }
         match diff.max_optimization_threads {
             Some(MaxOptimizationThreads::Threads(n)) => self.max_optimization_threads = Some(n),
-            Some(MaxOptimizationThreads::Setting(AutoSetting::Auto)) => self.max_optimization_threads = None,
+            Some(MaxOptimizationThreads::Setting(AutoSetting::Auto)) => {
+                self.max_optimization_threads = None
+            }
             None => {}
         }
     }
@@ -219,13 +274,22 @@ impl OptimizersConfig {
     /// Checks ranges; returns the offending field and why.
     pub fn validate(&self) -> Result<(), (String, String)> {
         if !(0.0..=1.0).contains(&self.deleted_threshold) {
-            return Err(("optimizers_config.deleted_threshold".into(), "must be within 0..=1".into()));
+            return Err((
+                "optimizers_config.deleted_threshold".into(),
+                "must be within 0..=1".into(),
+            ));
         }
         if self.vacuum_min_vector_number < 100 {
-            return Err(("optimizers_config.vacuum_min_vector_number".into(), "must be at least 100".into()));
+            return Err((
+                "optimizers_config.vacuum_min_vector_number".into(),
+                "must be at least 100".into(),
+            ));
         }
         if self.flush_interval_sec == 0 {
-            return Err(("optimizers_config.flush_interval_sec".into(), "must be at least 1".into()));
+            return Err((
+                "optimizers_config.flush_interval_sec".into(),
+                "must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -276,7 +340,8 @@ pub const CONFIG_FILE: &str = "config.json";
 impl CollectionConfig {
     pub fn load(dir: &Path) -> std::io::Result<CollectionConfig> {
         let bytes = std::fs::read(dir.join(CONFIG_FILE))?;
-        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     /// Replaces `config.json` atomically (temp file, fsync, rename, fsync dir).

@@ -38,12 +38,18 @@ pub enum CollectionError {
     #[error("Segment error: {0}")]
     Segment(#[from] SegmentError),
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl CollectionError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        CollectionError::Validation { field: field.into(), message: message.into() }
+        CollectionError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn class(&self) -> ErrorClass {
@@ -57,7 +63,9 @@ impl CollectionError {
                 false => ErrorClass::Internal,
             },
             CollectionError::Segment(e) => match e {
-                SegmentError::UnknownVector(_) | SegmentError::WrongDimension { .. } => ErrorClass::BadInput,
+                SegmentError::UnknownVector(_) | SegmentError::WrongDimension { .. } => {
+                    ErrorClass::BadInput
+                }
                 SegmentError::Io { .. } | SegmentError::Corrupted { .. } => ErrorClass::Internal,
             },
             CollectionError::Io { .. } => ErrorClass::Internal,

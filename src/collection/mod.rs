@@ -87,8 +87,15 @@ const SEGMENT_DIR: &str = "segments/0";
 
 impl Collection {
     /// Creates a new collection in `dir`, which must not exist yet.
-    pub fn create(dir: &Path, name: &str, config: CollectionConfig) -> Result<Collection, CollectionError> {
-        let io = |source| CollectionError::Io { path: dir.to_path_buf(), source };
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<Collection, CollectionError> {
+        let io = |source| CollectionError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         config.store(dir).map_err(io)?;
         Collection::open(dir, name)
@@ -110,7 +117,11 @@ impl Collection {
         let mut segment = Segment::open(&dir.join(SEGMENT_DIR), &config.params.vectors.specs())?;
         let replayed = update_worker::replay(&wal, &mut segment)?;
         if replayed > 0 {
-            tracing::info!(collection = name, operations = replayed, "replayed write-ahead log");
+            tracing::info!(
+                collection = name,
+                operations = replayed,
+                "replayed write-ahead log"
+            );
         }
         let wal = Arc::new(wal);
         let segment = Arc::new(RwLock::new(segment));
@@ -119,12 +130,17 @@ impl Collection {
             name: name.to_string(),
             wal: wal.clone(),
             segment: segment.clone(),
-            flush_interval: std::time::Duration::from_secs(config.optimizer_config.flush_interval_sec.max(1)),
+            flush_interval: std::time::Duration::from_secs(
+                config.optimizer_config.flush_interval_sec.max(1),
+            ),
         };
         let handle = std::thread::Builder::new()
             .name(format!("update-{name}"))
             .spawn(move || worker.run(rx))
-            .map_err(|source| CollectionError::Io { path: dir.to_path_buf(), source })?;
+            .map_err(|source| CollectionError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         Ok(Collection {
             name: name.to_string(),
             dir: dir.to_path_buf(),
@@ -156,15 +172,23 @@ impl Collection {
         let mut config = self.config.write();
         let mut new = config.clone();
         change(&mut new)?;
-        new.store(&self.dir).map_err(|source| CollectionError::Io { path: self.dir.clone(), source })?;
+        new.store(&self.dir).map_err(|source| CollectionError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
         *config = new;
         Ok(())
     }
 
     /// Validates `op`, logs it and queues it; see the module docs for `wait`.
-    pub fn update(&self, mut op: UpdateOperation, wait: bool) -> Result<UpdateResult, CollectionError> {
+    pub fn update(
+        &self,
+        mut op: UpdateOperation,
+        wait: bool,
+    ) -> Result<UpdateResult, CollectionError> {
         op.prepare(&self.config.read())?;
-        let record = rmp_serde::to_vec_named(&op).map_err(|e| CollectionError::BadInput(e.to_string()))?;
+        let record =
+            rmp_serde::to_vec_named(&op).map_err(|e| CollectionError::BadInput(e.to_string()))?;
         let (done_tx, done_rx) = match wait {
             true => {
                 let (tx, rx) = mpsc::sync_channel(1);
@@ -174,19 +198,33 @@ impl Collection {
         };
         let seq = {
             let submit = self.submit.lock();
-            let queue = submit.as_ref().ok_or_else(|| CollectionError::Closed(self.name.clone()))?;
+            let queue = submit
+                .as_ref()
+                .ok_or_else(|| CollectionError::Closed(self.name.clone()))?;
             let seq = self.wal.append(&record)?;
             queue
-                .send(Job { seq, op, done: done_tx })
+                .send(Job {
+                    seq,
+                    op,
+                    done: done_tx,
+                })
                 .map_err(|_| CollectionError::Closed(self.name.clone()))?;
             seq
         };
         let Some(done_rx) = done_rx else {
-            return Ok(UpdateResult { operation_id: seq, status: UpdateStatus::Acknowledged });
+            return Ok(UpdateResult {
+                operation_id: seq,
+                status: UpdateStatus::Acknowledged,
+            });
         };
         self.wal.sync(seq)?;
-        done_rx.recv().map_err(|_| CollectionError::Closed(self.name.clone()))??;
-        Ok(UpdateResult { operation_id: seq, status: UpdateStatus::Completed })
+        done_rx
+            .recv()
+            .map_err(|_| CollectionError::Closed(self.name.clone()))??;
+        Ok(UpdateResult {
+            operation_id: seq,
+            status: UpdateStatus::Completed,
+        })
     }
 
     pub fn points_count(&self) -> usize {
@@ -201,13 +239,22 @@ impl Collection {
         let segment = self.segment.read();
         ids.iter()
             .filter_map(|id| {
-                segment.retrieve(*id).map(|(payload, vectors)| StoredPoint { id: *id, payload: payload.clone(), vectors })
+                segment.retrieve(*id).map(|(payload, vectors)| StoredPoint {
+                    id: *id,
+                    payload: payload.clone(),
+                    vectors,
+                })
             })
             .collect()
     }
 
     /// One page of points in ascending id order, and where the next starts.
-    pub fn scroll(&self, from: Option<PointId>, filter: Option<&Filter>, limit: usize) -> (Vec<PointId>, Option<PointId>) {
+    pub fn scroll(
+        &self,
+        from: Option<PointId>,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> (Vec<PointId>, Option<PointId>) {
         let segment = self.segment.read();
         let mut ids = segment.scroll(from, filter, limit.saturating_add(1));
         let next = if ids.len() > limit { ids.pop() } else { None };
@@ -221,9 +268,16 @@ impl Collection {
     /// Exact search; see [`SearchRequest`].
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<ScoredPoint>, CollectionError> {
         let config = self.config.read();
-        let params = config.params.vectors.get(&request.vector_name).ok_or_else(|| {
-            CollectionError::BadInput(format!("Not existing vector name error: {}", display_name(&request.vector_name)))
-        })?;
+        let params = config
+            .params
+            .vectors
+            .get(&request.vector_name)
+            .ok_or_else(|| {
+                CollectionError::BadInput(format!(
+                    "Not existing vector name error: {}",
+                    display_name(&request.vector_name)
+                ))
+            })?;
         if request.vector.len() as u64 != params.size {
             return Err(CollectionError::BadInput(format!(
                 "Vector dimension error: expected dim: {}, got {}",
@@ -232,14 +286,19 @@ impl Collection {
             )));
         }
         if request.vector.iter().any(|x| !x.is_finite()) {
-            return Err(CollectionError::BadInput("query vector contains a non-finite number".into()));
+            return Err(CollectionError::BadInput(
+                "query vector contains a non-finite number".into(),
+            ));
         }
         let distance = params.distance;
         drop(config);
         let mut query = request.vector.clone();
         distance.preprocess(&mut query);
         let k = request.limit.saturating_add(request.offset);
-        let found = self.segment.read().search(&request.vector_name, &query, request.filter.as_ref(), k)?;
+        let found =
+            self.segment
+                .read()
+                .search(&request.vector_name, &query, request.filter.as_ref(), k)?;
         Ok(found
             .into_iter()
             .filter(|p| match request.score_threshold {

@@ -34,14 +34,35 @@ pub struct PointInsert {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UpdateOperation {
-    Upsert { points: Vec<PointInsert> },
-    Delete { selector: PointsSelector },
-    SetPayload { payload: Payload, selector: PointsSelector, key: Option<String> },
-    OverwritePayload { payload: Payload, selector: PointsSelector },
-    DeletePayload { keys: Vec<String>, selector: PointsSelector },
-    ClearPayload { selector: PointsSelector },
-    UpdateVectors { points: Vec<(PointId, NamedVectors)> },
-    DeleteVectors { selector: PointsSelector, names: Vec<String> },
+    Upsert {
+        points: Vec<PointInsert>,
+    },
+    Delete {
+        selector: PointsSelector,
+    },
+    SetPayload {
+        payload: Payload,
+        selector: PointsSelector,
+        key: Option<String>,
+    },
+    OverwritePayload {
+        payload: Payload,
+        selector: PointsSelector,
+    },
+    DeletePayload {
+        keys: Vec<String>,
+        selector: PointsSelector,
+    },
+    ClearPayload {
+        selector: PointsSelector,
+    },
+    UpdateVectors {
+        points: Vec<(PointId, NamedVectors)>,
+    },
+    DeleteVectors {
+        selector: PointsSelector,
+        names: Vec<String>,
+    },
 }
 
 impl UpdateOperation {
@@ -63,7 +84,10 @@ impl UpdateOperation {
             UpdateOperation::UpdateVectors { points } => {
                 for (i, (_, vectors)) in points.iter_mut().enumerate() {
                     if vectors.is_empty() {
-                        return Err(CollectionError::validation(format!("points[{i}].vector"), "must not be empty"));
+                        return Err(CollectionError::validation(
+                            format!("points[{i}].vector"),
+                            "must not be empty",
+                        ));
                     }
                     prepare_vectors(vectors, config, &format!("points[{i}].vector"))?;
                 }
@@ -71,20 +95,24 @@ impl UpdateOperation {
             UpdateOperation::DeleteVectors { selector, names } => {
                 for name in names.iter() {
                     if config.params.vectors.get(name).is_none() {
-                        return Err(CollectionError::BadInput(format!("Not existing vector name error: {name}")));
+                        return Err(CollectionError::BadInput(format!(
+                            "Not existing vector name error: {name}"
+                        )));
                     }
                 }
                 validate_selector(selector)?;
             }
             UpdateOperation::SetPayload { selector, key, .. } => {
                 if let Some(key) = key {
-                    key.parse::<JsonPath>().map_err(|e| CollectionError::validation("key", e.to_string()))?;
+                    key.parse::<JsonPath>()
+                        .map_err(|e| CollectionError::validation("key", e.to_string()))?;
                 }
                 validate_selector(selector)?;
             }
             UpdateOperation::DeletePayload { keys, selector } => {
                 for key in keys.iter() {
-                    key.parse::<JsonPath>().map_err(|e| CollectionError::validation("keys", e.to_string()))?;
+                    key.parse::<JsonPath>()
+                        .map_err(|e| CollectionError::validation("keys", e.to_string()))?;
                 }
                 validate_selector(selector)?;
             }
@@ -108,10 +136,17 @@ impl UpdateOperation {
                     segment.delete(id)?;
                 }
             }
-            UpdateOperation::SetPayload { payload, selector, key } => {
+            UpdateOperation::SetPayload {
+                payload,
+                selector,
+                key,
+            } => {
                 let ids = resolve_existing(segment, selector)?;
                 let path = match key {
-                    Some(k) => Some(k.parse::<JsonPath>().map_err(|e| CollectionError::validation("key", e.to_string()))?),
+                    Some(k) => Some(
+                        k.parse::<JsonPath>()
+                            .map_err(|e| CollectionError::validation("key", e.to_string()))?,
+                    ),
                     None => None,
                 };
                 for id in ids {
@@ -129,7 +164,10 @@ impl UpdateOperation {
             UpdateOperation::DeletePayload { keys, selector } => {
                 let paths = keys
                     .iter()
-                    .map(|k| k.parse::<JsonPath>().map_err(|e| CollectionError::validation("keys", e.to_string())))
+                    .map(|k| {
+                        k.parse::<JsonPath>()
+                            .map_err(|e| CollectionError::validation("keys", e.to_string()))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 for id in resolve_existing(segment, selector)? {
                     segment.modify_payload(id, |current| {
@@ -146,7 +184,9 @@ impl UpdateOperation {
             }
             UpdateOperation::UpdateVectors { points } => {
                 if let Some((id, _)) = points.iter().find(|(id, _)| !segment.contains(*id)) {
-                    return Err(CollectionError::NotFound(format!("No point with id {id} found")));
+                    return Err(CollectionError::NotFound(format!(
+                        "No point with id {id} found"
+                    )));
                 }
                 for (id, vectors) in points {
                     segment.update_vectors(*id, vectors)?;
@@ -162,11 +202,21 @@ impl UpdateOperation {
     }
 }
 
-fn prepare_vectors(vectors: &mut NamedVectors, config: &CollectionConfig, field: &str) -> Result<(), CollectionError> {
+fn prepare_vectors(
+    vectors: &mut NamedVectors,
+    config: &CollectionConfig,
+    field: &str,
+) -> Result<(), CollectionError> {
     for (name, v) in vectors.iter_mut() {
         let Some(params) = config.params.vectors.get(name) else {
-            let shown = if name.is_empty() { "(unnamed)" } else { name.as_str() };
-            return Err(CollectionError::BadInput(format!("{field}: Not existing vector name error: {shown}")));
+            let shown = if name.is_empty() {
+                "(unnamed)"
+            } else {
+                name.as_str()
+            };
+            return Err(CollectionError::BadInput(format!(
+                "{field}: Not existing vector name error: {shown}"
+            )));
         };
         if v.len() as u64 != params.size {
             return Err(CollectionError::BadInput(format!(
@@ -176,7 +226,9 @@ fn prepare_vectors(vectors: &mut NamedVectors, config: &CollectionConfig, field:
             )));
         }
         if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
-            return Err(CollectionError::BadInput(format!("{field}: value at position {pos} is not a finite number")));
+            return Err(CollectionError::BadInput(format!(
+                "{field}: value at position {pos} is not a finite number"
+            )));
         }
         params.distance.preprocess(v);
         debug_assert!(params.distance != Distance::Cosine || v.iter().all(|x| x.is_finite()));
@@ -187,7 +239,9 @@ fn prepare_vectors(vectors: &mut NamedVectors, config: &CollectionConfig, field:
 fn validate_selector(selector: &PointsSelector) -> Result<(), CollectionError> {
     match selector {
         PointsSelector::Ids(_) => Ok(()),
-        PointsSelector::Filter(f) => f.validate().map_err(|e| CollectionError::validation("filter", e)),
+        PointsSelector::Filter(f) => f
+            .validate()
+            .map_err(|e| CollectionError::validation("filter", e)),
     }
 }
 
@@ -200,11 +254,16 @@ fn resolve(segment: &Segment, selector: &PointsSelector) -> Vec<PointId> {
 }
 
 /// Like [`resolve`], but explicitly named ids must all exist.
-fn resolve_existing(segment: &Segment, selector: &PointsSelector) -> Result<Vec<PointId>, CollectionError> {
+fn resolve_existing(
+    segment: &Segment,
+    selector: &PointsSelector,
+) -> Result<Vec<PointId>, CollectionError> {
     let ids = resolve(segment, selector);
     if let PointsSelector::Ids(_) = selector {
         if let Some(missing) = ids.iter().find(|id| !segment.contains(**id)) {
-            return Err(CollectionError::NotFound(format!("No point with id {missing} found")));
+            return Err(CollectionError::NotFound(format!(
+                "No point with id {missing} found"
+            )));
         }
     }
     Ok(ids)

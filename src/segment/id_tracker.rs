@@ -61,12 +61,17 @@ impl IdTracker {
     }
 
     /// Live points in ascending id order, starting at `from` (inclusive).
-    pub fn iter_from(&self, from: Option<PointId>) -> impl Iterator<Item = (PointId, PointOffset)> + '_ {
+    pub fn iter_from(
+        &self,
+        from: Option<PointId>,
+    ) -> impl Iterator<Item = (PointId, PointOffset)> + '_ {
         let start = match from {
             Some(id) => Bound::Included(id),
             None => Bound::Unbounded,
         };
-        self.by_id.range((start, Bound::Unbounded)).map(|(id, off)| (*id, *off))
+        self.by_id
+            .range((start, Bound::Unbounded))
+            .map(|(id, off)| (*id, *off))
     }
 }
 
@@ -83,7 +88,10 @@ mod tests {
         assert_eq!(t.id(PointOffset(0)), None);
         assert_eq!(t.offset(PointId::Num(5)), Some(PointOffset(2)));
         assert_eq!(t.len(), 2);
-        let ids: Vec<_> = t.iter_from(Some(PointId::Num(4))).map(|(id, _)| id).collect();
+        let ids: Vec<_> = t
+            .iter_from(Some(PointId::Num(4)))
+            .map(|(id, _)| id)
+            .collect();
         assert_eq!(ids, vec![PointId::Num(5)]);
         assert_eq!(t.remove_offset(PointOffset(1)), Some(PointId::Num(3)));
         assert_eq!(t.remove_offset(PointOffset(1)), None);

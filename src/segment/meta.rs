@@ -44,10 +44,16 @@ impl SegmentMeta {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(SegmentError::Io { path, source }),
         };
-        let meta: SegmentMeta = serde_json::from_slice(&bytes)
-            .map_err(|e| SegmentError::Corrupted { path: path.clone(), reason: e.to_string() })?;
+        let meta: SegmentMeta =
+            serde_json::from_slice(&bytes).map_err(|e| SegmentError::Corrupted {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if meta.format != FORMAT {
-            return Err(SegmentError::Corrupted { path, reason: format!("unsupported format {}", meta.format) });
+            return Err(SegmentError::Corrupted {
+                path,
+                reason: format!("unsupported format {}", meta.format),
+            });
         }
         Ok(Some(meta))
     }
@@ -58,7 +64,8 @@ impl SegmentMeta {
             let path = path.to_path_buf();
             move |source| SegmentError::Io { path, source }
         };
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_else(|e| unreachable!("meta serialises: {e}"));
+        let bytes = serde_json::to_vec_pretty(self)
+            .unwrap_or_else(|e| unreachable!("meta serialises: {e}"));
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
         file.write_all(&bytes).map_err(io(&tmp))?;
         file.sync_all().map_err(io(&tmp))?;
@@ -71,5 +78,8 @@ impl SegmentMeta {
 pub fn sync_dir(dir: &Path) -> Result<(), SegmentError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|source| SegmentError::Io { path: dir.to_path_buf(), source })
+        .map_err(|source| SegmentError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
 }

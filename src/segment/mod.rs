@@ -53,7 +53,10 @@ pub struct VectorSpec {
 pub enum SegmentError {
     /// Service fault: the disk failed us.
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Service fault: persisted data does not read back as written.
     #[error("corrupted segment data in {path}: {reason}")]
     Corrupted { path: PathBuf, reason: String },
@@ -62,7 +65,11 @@ pub enum SegmentError {
     UnknownVector(String),
     /// User fault, normally caught by validation before the WAL.
     #[error("vector {name:?} has dimension {got}, expected {expected}")]
-    WrongDimension { name: String, expected: usize, got: usize },
+    WrongDimension {
+        name: String,
+        expected: usize,
+        got: usize,
+    },
 }
 
 /// A point found by search, best first.
@@ -92,7 +99,10 @@ impl Segment {
     /// Opens the segment in `dir`, creating it with `specs` if it is new.
     /// An existing segment keeps the vector spaces it was created with.
     pub fn open(dir: &Path, specs: &BTreeMap<String, VectorSpec>) -> Result<Segment, SegmentError> {
-        let io = |source| SegmentError::Io { path: dir.to_path_buf(), source };
+        let io = |source| SegmentError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(dir.join("vectors")).map_err(io)?;
         let meta = match SegmentMeta::load(dir)? {
             Some(meta) => meta,
@@ -100,9 +110,22 @@ impl Segment {
                 let vectors = specs
                     .iter()
                     .enumerate()
-                    .map(|(i, (name, spec))| (name.clone(), StoredVector { spec: *spec, file: format!("{i}.bin") }))
+                    .map(|(i, (name, spec))| {
+                        (
+                            name.clone(),
+                            StoredVector {
+                                spec: *spec,
+                                file: format!("{i}.bin"),
+                            },
+                        )
+                    })
                     .collect();
-                let meta = SegmentMeta { format: meta::FORMAT, version: 0, log_len: 0, vectors };
+                let meta = SegmentMeta {
+                    format: meta::FORMAT,
+                    version: 0,
+                    log_len: 0,
+                    vectors,
+                };
                 meta.store(dir)?;
                 meta
             }
@@ -114,7 +137,8 @@ impl Segment {
         let mut present = BTreeMap::new();
         let mut stored_specs = BTreeMap::new();
         for (name, stored) in &meta.vectors {
-            let storage = VectorStorage::open(&dir.join("vectors").join(&stored.file), stored.spec.dim)?;
+            let storage =
+                VectorStorage::open(&dir.join("vectors").join(&stored.file), stored.spec.dim)?;
             vectors.insert(name.clone(), storage);
             present.insert(name.clone(), Vec::new());
             stored_specs.insert(name.clone(), stored.spec);
@@ -210,16 +234,28 @@ impl Segment {
     }
 
     fn check_vector(&self, name: &str, vector: &[f32]) -> Result<(), SegmentError> {
-        let spec = self.specs.get(name).ok_or_else(|| SegmentError::UnknownVector(name.to_string()))?;
+        let spec = self
+            .specs
+            .get(name)
+            .ok_or_else(|| SegmentError::UnknownVector(name.to_string()))?;
         if spec.dim != vector.len() {
-            return Err(SegmentError::WrongDimension { name: name.to_string(), expected: spec.dim, got: vector.len() });
+            return Err(SegmentError::WrongDimension {
+                name: name.to_string(),
+                expected: spec.dim,
+                got: vector.len(),
+            });
         }
         Ok(())
     }
 
     /// Inserts or fully replaces a point: its vectors become exactly
     /// `vectors` and its payload exactly `payload`.
-    pub fn upsert(&mut self, id: PointId, vectors: &NamedVectors, payload: Payload) -> Result<(), SegmentError> {
+    pub fn upsert(
+        &mut self,
+        id: PointId,
+        vectors: &NamedVectors,
+        payload: Payload,
+    ) -> Result<(), SegmentError> {
         for (name, v) in vectors {
             self.check_vector(name, v)?;
         }
@@ -227,22 +263,38 @@ impl Segment {
             Some(offset) => offset,
             None => {
                 let offset = self.ids.next_offset();
-                self.record(PointLogRecord::Insert { id, offset: offset.0 })?;
+                self.record(PointLogRecord::Insert {
+                    id,
+                    offset: offset.0,
+                })?;
                 offset
             }
         };
         self.write_vectors(offset, vectors)?;
         let names = vectors.keys().cloned().collect();
-        self.record(PointLogRecord::Vectors { offset: offset.0, present: names })?;
+        self.record(PointLogRecord::Vectors {
+            offset: offset.0,
+            present: names,
+        })?;
         if !payload.is_empty() || !self.payloads[offset.index()].is_empty() {
-            self.record(PointLogRecord::Payload { offset: offset.0, payload })?;
+            self.record(PointLogRecord::Payload {
+                offset: offset.0,
+                payload,
+            })?;
         }
         Ok(())
     }
 
-    fn write_vectors(&mut self, offset: PointOffset, vectors: &NamedVectors) -> Result<(), SegmentError> {
+    fn write_vectors(
+        &mut self,
+        offset: PointOffset,
+        vectors: &NamedVectors,
+    ) -> Result<(), SegmentError> {
         for (name, v) in vectors {
-            let storage = self.vectors.get_mut(name).ok_or_else(|| SegmentError::UnknownVector(name.clone()))?;
+            let storage = self
+                .vectors
+                .get_mut(name)
+                .ok_or_else(|| SegmentError::UnknownVector(name.clone()))?;
             storage.write(offset, v)?;
         }
         Ok(())
@@ -250,42 +302,71 @@ impl Segment {
 
     /// Deletes a point; false if it was not here.
     pub fn delete(&mut self, id: PointId) -> Result<bool, SegmentError> {
-        let Some(offset) = self.ids.offset(id) else { return Ok(false) };
+        let Some(offset) = self.ids.offset(id) else {
+            return Ok(false);
+        };
         self.record(PointLogRecord::Delete { offset: offset.0 })?;
         Ok(true)
     }
 
     /// Changes a point's payload with `change`; false if the point is absent.
-    pub fn modify_payload(&mut self, id: PointId, change: impl FnOnce(&mut Payload)) -> Result<bool, SegmentError> {
-        let Some(offset) = self.ids.offset(id) else { return Ok(false) };
+    pub fn modify_payload(
+        &mut self,
+        id: PointId,
+        change: impl FnOnce(&mut Payload),
+    ) -> Result<bool, SegmentError> {
+        let Some(offset) = self.ids.offset(id) else {
+            return Ok(false);
+        };
         let mut payload = self.payloads[offset.index()].clone();
         change(&mut payload);
         if payload != self.payloads[offset.index()] {
-            self.record(PointLogRecord::Payload { offset: offset.0, payload })?;
+            self.record(PointLogRecord::Payload {
+                offset: offset.0,
+                payload,
+            })?;
         }
         Ok(true)
     }
 
     /// Sets the given named vectors, keeping the point's others.
-    pub fn update_vectors(&mut self, id: PointId, vectors: &NamedVectors) -> Result<bool, SegmentError> {
+    pub fn update_vectors(
+        &mut self,
+        id: PointId,
+        vectors: &NamedVectors,
+    ) -> Result<bool, SegmentError> {
         for (name, v) in vectors {
             self.check_vector(name, v)?;
         }
-        let Some(offset) = self.ids.offset(id) else { return Ok(false) };
+        let Some(offset) = self.ids.offset(id) else {
+            return Ok(false);
+        };
         self.write_vectors(offset, vectors)?;
         let mut names = self.vector_names_of(offset);
         names.extend(vectors.keys().cloned());
         names.sort();
         names.dedup();
-        self.record(PointLogRecord::Vectors { offset: offset.0, present: names })?;
+        self.record(PointLogRecord::Vectors {
+            offset: offset.0,
+            present: names,
+        })?;
         Ok(true)
     }
 
     /// Removes the named vectors from a point, keeping the point.
     pub fn delete_vectors(&mut self, id: PointId, names: &[String]) -> Result<bool, SegmentError> {
-        let Some(offset) = self.ids.offset(id) else { return Ok(false) };
-        let kept = self.vector_names_of(offset).into_iter().filter(|n| !names.contains(n)).collect();
-        self.record(PointLogRecord::Vectors { offset: offset.0, present: kept })?;
+        let Some(offset) = self.ids.offset(id) else {
+            return Ok(false);
+        };
+        let kept = self
+            .vector_names_of(offset)
+            .into_iter()
+            .filter(|n| !names.contains(n))
+            .collect();
+        self.record(PointLogRecord::Vectors {
+            offset: offset.0,
+            present: kept,
+        })?;
         Ok(true)
     }
 
@@ -298,7 +379,11 @@ impl Segment {
     }
 
     fn point(&self, id: PointId, offset: PointOffset) -> SegmentPoint<'_> {
-        SegmentPoint { segment: self, id, offset }
+        SegmentPoint {
+            segment: self,
+            id,
+            offset,
+        }
     }
 
     /// A live point's payload and vectors.
@@ -317,7 +402,12 @@ impl Segment {
 
     /// Ids of live points matching `filter`, ascending, starting at `from`,
     /// at most `limit` of them.
-    pub fn scroll(&self, from: Option<PointId>, filter: Option<&Filter>, limit: usize) -> Vec<PointId> {
+    pub fn scroll(
+        &self,
+        from: Option<PointId>,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Vec<PointId> {
         self.ids
             .iter_from(from)
             .filter(|(id, offset)| filter.is_none_or(|f| f.check(&self.point(*id, *offset))))
@@ -330,7 +420,11 @@ impl Segment {
     pub fn count(&self, filter: Option<&Filter>) -> usize {
         match filter {
             None => self.ids.len(),
-            Some(f) => self.ids.iter_from(None).filter(|(id, offset)| f.check(&self.point(*id, *offset))).count(),
+            Some(f) => self
+                .ids
+                .iter_from(None)
+                .filter(|(id, offset)| f.check(&self.point(*id, *offset)))
+                .count(),
         }
     }
 
@@ -343,7 +437,10 @@ impl Segment {
         filter: Option<&Filter>,
         k: usize,
     ) -> Result<Vec<ScoredPoint>, SegmentError> {
-        let spec = self.specs.get(vector).ok_or_else(|| SegmentError::UnknownVector(vector.to_string()))?;
+        let spec = self
+            .specs
+            .get(vector)
+            .ok_or_else(|| SegmentError::UnknownVector(vector.to_string()))?;
         self.check_vector(vector, query)?;
         let storage = &self.vectors[vector];
         let present = &self.present[vector];
@@ -353,13 +450,19 @@ impl Segment {
             if !present[offset.index()] {
                 return false;
             }
-            let Some(id) = self.ids.id(offset) else { return false };
+            let Some(id) = self.ids.id(offset) else {
+                return false;
+            };
             filter.is_none_or(|f| f.check(&self.point(id, offset)))
         };
         let found = exact_top_k(matrix, spec.dim, query, spec.distance, k, accept);
         Ok(found
             .into_iter()
-            .filter_map(|s| self.ids.id(s.offset).map(|id| ScoredPoint { id, score: s.score }))
+            .filter_map(|s| {
+                self.ids
+                    .id(s.offset)
+                    .map(|id| ScoredPoint { id, score: s.score })
+            })
             .collect())
     }
 
@@ -370,7 +473,13 @@ impl Segment {
         }
         let log_len = self.log.lock().sync()?;
         let vectors = self.stored.clone();
-        SegmentMeta { format: meta::FORMAT, version: self.version, log_len, vectors }.store(&self.dir)
+        SegmentMeta {
+            format: meta::FORMAT,
+            version: self.version,
+            log_len,
+            vectors,
+        }
+        .store(&self.dir)
     }
 }
 
@@ -391,6 +500,10 @@ impl PointView for SegmentPoint<'_> {
     }
 
     fn has_vector(&self, name: &str) -> bool {
-        self.segment.present.get(name).and_then(|f| f.get(self.offset.index()).copied()).unwrap_or(false)
+        self.segment
+            .present
+            .get(name)
+            .and_then(|f| f.get(self.offset.index()).copied())
+            .unwrap_or(false)
     }
 }

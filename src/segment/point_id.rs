@@ -93,7 +93,9 @@ impl<'de> Deserialize<'de> for PointId {
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<PointId, E> {
                 u64::try_from(v).map(PointId::Num).map_err(|_| {
-                    E::custom(format!("point id {v} is negative; ids are unsigned integers or UUIDs"))
+                    E::custom(format!(
+                        "point id {v} is negative; ids are unsigned integers or UUIDs"
+                    ))
                 })
             }
 
@@ -116,9 +118,9 @@ impl<'de> Deserialize<'de> for PointId {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PointId, E> {
-                Uuid::parse_str(v).map(PointId::Uuid).map_err(|_| {
-                    E::custom(format!("point id {v:?} is not a valid UUID"))
-                })
+                Uuid::parse_str(v)
+                    .map(PointId::Uuid)
+                    .map_err(|_| E::custom(format!("point id {v:?} is not a valid UUID")))
             }
         }
 
@@ -166,7 +168,12 @@ mod tests {
 
     #[test]
     fn rejects_negative_fractional_and_garbage_ids() {
-        for bad in [serde_json::json!(-1), serde_json::json!(1.5), serde_json::json!("abc"), serde_json::json!(true)] {
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!("abc"),
+            serde_json::json!(true),
+        ] {
             assert!(serde_json::from_value::<PointId>(bad).is_err());
         }
         assert!("18446744073709551616".parse::<PointId>().is_err());

@@ -42,7 +42,10 @@ pub struct VectorStorage {
 impl VectorStorage {
     /// Opens (or creates) the file at `path` holding rows of `dim` values.
     pub fn open(path: &Path, dim: usize) -> Result<Self, SegmentError> {
-        let io = |source| SegmentError::Io { path: path.to_path_buf(), source };
+        let io = |source| SegmentError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -58,7 +61,13 @@ impl VectorStorage {
             file.set_len(capacity as u64 * row_bytes).map_err(io)?;
         }
         let mmap = map(&file, path)?;
-        Ok(VectorStorage { path: path.to_path_buf(), dim, capacity, mmap, file })
+        Ok(VectorStorage {
+            path: path.to_path_buf(),
+            dim,
+            capacity,
+            mmap,
+            file,
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -71,13 +80,18 @@ impl VectorStorage {
         // `capacity * dim * 4` bytes (set in `open`/`reserve` before mapping),
         // every bit pattern is a valid f32, and the borrow of `self` keeps the
         // map alive and unaliased by `&mut` for the slice's lifetime.
-        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr().cast::<f32>(), self.capacity * self.dim) }
+        unsafe {
+            std::slice::from_raw_parts(self.mmap.as_ptr().cast::<f32>(), self.capacity * self.dim)
+        }
     }
 
     fn as_mut_slice(&mut self) -> &mut [f32] {
         // SAFETY: as in `as_slice`; `&mut self` guarantees exclusive access.
         unsafe {
-            std::slice::from_raw_parts_mut(self.mmap.as_mut_ptr().cast::<f32>(), self.capacity * self.dim)
+            std::slice::from_raw_parts_mut(
+                self.mmap.as_mut_ptr().cast::<f32>(),
+                self.capacity * self.dim,
+            )
         }
     }
 
@@ -105,9 +119,14 @@ impl VectorStorage {
         while capacity < rows {
             capacity *= 2;
         }
-        let io = |source| SegmentError::Io { path: self.path.clone(), source };
+        let io = |source| SegmentError::Io {
+            path: self.path.clone(),
+            source,
+        };
         self.mmap.flush().map_err(io)?;
-        self.file.set_len(capacity as u64 * (self.dim * 4) as u64).map_err(io)?;
+        self.file
+            .set_len(capacity as u64 * (self.dim * 4) as u64)
+            .map_err(io)?;
         self.mmap = map(&self.file, &self.path)?;
         self.capacity = capacity;
         Ok(())
@@ -115,9 +134,10 @@ impl VectorStorage {
 
     /// Writes dirty pages back to the file (msync).
     pub fn flush(&self) -> Result<(), SegmentError> {
-        self.mmap
-            .flush()
-            .map_err(|source| SegmentError::Io { path: self.path.clone(), source })
+        self.mmap.flush().map_err(|source| SegmentError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -125,7 +145,10 @@ fn map(file: &File, path: &Path) -> Result<MmapMut, SegmentError> {
     // SAFETY: the file is private to this segment directory and opened by one
     // process at a time (the storage directory holds a lock file), so nothing
     // truncates or rewrites it behind the map.
-    unsafe { MmapMut::map_mut(file) }.map_err(|source| SegmentError::Io { path: path.to_path_buf(), source })
+    unsafe { MmapMut::map_mut(file) }.map_err(|source| SegmentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -139,7 +162,8 @@ mod tests {
         {
             let mut s = VectorStorage::open(&path, 3).unwrap();
             for i in 0..3000u32 {
-                s.write(PointOffset(i), &[i as f32, 1.0, -(i as f32)]).unwrap();
+                s.write(PointOffset(i), &[i as f32, 1.0, -(i as f32)])
+                    .unwrap();
             }
             s.flush().unwrap();
         }

@@ -18,11 +18,17 @@ const FILE: &str = "aliases.json";
 #[serde(deny_unknown_fields)]
 pub enum AliasOperation {
     #[serde(rename = "create_alias")]
-    Create { collection_name: String, alias_name: String },
+    Create {
+        collection_name: String,
+        alias_name: String,
+    },
     #[serde(rename = "delete_alias")]
     Delete { alias_name: String },
     #[serde(rename = "rename_alias")]
-    Rename { old_alias_name: String, new_alias_name: String },
+    Rename {
+        old_alias_name: String,
+        new_alias_name: String,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -81,7 +87,10 @@ impl Aliases {
         let mut map = self.map.clone();
         for op in operations {
             match op {
-                AliasOperation::Create { collection_name, alias_name } => {
+                AliasOperation::Create {
+                    collection_name,
+                    alias_name,
+                } => {
                     validate_collection_name(alias_name)?;
                     if !exists(collection_name) {
                         return Err(StorageError::CollectionNotFound(collection_name.clone()));
@@ -97,7 +106,10 @@ impl Aliases {
                         return Err(StorageError::AliasNotFound(alias_name.clone()));
                     }
                 }
-                AliasOperation::Rename { old_alias_name, new_alias_name } => {
+                AliasOperation::Rename {
+                    old_alias_name,
+                    new_alias_name,
+                } => {
                     validate_collection_name(new_alias_name)?;
                     let Some(target) = map.remove(old_alias_name) else {
                         return Err(StorageError::AliasNotFound(old_alias_name.clone()));
@@ -115,9 +127,18 @@ impl Aliases {
     }
 
     /// Drops every alias of `collection`; returns how many.
-    pub fn remove_collection(&mut self, dir: &Path, collection: &str) -> Result<usize, StorageError> {
+    pub fn remove_collection(
+        &mut self,
+        dir: &Path,
+        collection: &str,
+    ) -> Result<usize, StorageError> {
         let before = self.map.len();
-        let map: BTreeMap<_, _> = self.map.iter().filter(|(_, c)| *c != collection).map(|(a, c)| (a.clone(), c.clone())).collect();
+        let map: BTreeMap<_, _> = self
+            .map
+            .iter()
+            .filter(|(_, c)| *c != collection)
+            .map(|(a, c)| (a.clone(), c.clone()))
+            .collect();
         let removed = before - map.len();
         if removed > 0 {
             Aliases::store(&map, dir)?;

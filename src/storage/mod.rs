@@ -44,14 +44,21 @@ pub enum StorageError {
     #[error(transparent)]
     Collection(#[from] CollectionError),
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl StorageError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            StorageError::CollectionNotFound(_) | StorageError::AliasNotFound(_) => ErrorClass::NotFound,
-            StorageError::CollectionExists(_) | StorageError::AliasExists(_) => ErrorClass::Conflict,
+            StorageError::CollectionNotFound(_) | StorageError::AliasNotFound(_) => {
+                ErrorClass::NotFound
+            }
+            StorageError::CollectionExists(_) | StorageError::AliasExists(_) => {
+                ErrorClass::Conflict
+            }
             StorageError::Validation { .. } => ErrorClass::Validation,
             StorageError::Locked(_) | StorageError::Io { .. } => ErrorClass::Internal,
             StorageError::Collection(e) => e.class(),
@@ -60,7 +67,10 @@ impl StorageError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io { path: path.to_path_buf(), source }
+    move |source| StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Debug)]
@@ -80,7 +90,8 @@ impl Storage {
         std::fs::create_dir_all(&collections_dir).map_err(io_err(&collections_dir))?;
         let lock_path = dir.join(".lock");
         let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
-        lock.try_lock().map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
+        lock.try_lock()
+            .map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
         let mut collections = BTreeMap::new();
         for entry in std::fs::read_dir(&collections_dir).map_err(io_err(&collections_dir))? {
             let entry = entry.map_err(io_err(&collections_dir))?;
@@ -93,7 +104,11 @@ impl Storage {
                 continue;
             }
             let collection = Collection::open(&path, &name)?;
-            tracing::info!(collection = name, points = collection.points_count(), "loaded collection");
+            tracing::info!(
+                collection = name,
+                points = collection.points_count(),
+                "loaded collection"
+            );
             collections.insert(name, Arc::new(collection));
         }
         let aliases = Aliases::load(dir)?;
@@ -122,7 +137,11 @@ impl Storage {
             .ok_or_else(|| StorageError::CollectionNotFound(name.to_string()))
     }
 
-    pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<(), StorageError> {
+    pub fn create_collection(
+        &self,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<(), StorageError> {
         validate_collection_name(name)?;
         let _changes = self.changes.lock();
         if self.collections.read().contains_key(name) {
@@ -141,9 +160,13 @@ impl Storage {
         std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
         config.store(&tmp).map_err(io_err(&tmp))?;
         std::fs::rename(&tmp, &dir).map_err(io_err(&dir))?;
-        File::open(&parent).and_then(|d| d.sync_all()).map_err(io_err(&parent))?;
+        File::open(&parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&parent))?;
         let collection = Collection::open(&dir, name)?;
-        self.collections.write().insert(name.to_string(), Arc::new(collection));
+        self.collections
+            .write()
+            .insert(name.to_string(), Arc::new(collection));
         tracing::info!(collection = name, "created collection");
         Ok(())
     }
@@ -151,7 +174,9 @@ impl Storage {
     /// Deletes a collection and the aliases pointing at it; false if absent.
     pub fn delete_collection(&self, name: &str) -> Result<bool, StorageError> {
         let _changes = self.changes.lock();
-        let Some(collection) = self.collections.write().remove(name) else { return Ok(false) };
+        let Some(collection) = self.collections.write().remove(name) else {
+            return Ok(false);
+        };
         let removed = self.aliases.write().remove_collection(&self.dir, name)?;
         collection.close();
         let parent = self.dir.join("collections");

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use vecforge::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig, WalConfig,
+    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig,
+    WalConfig,
 };
 use vecforge::index::distance::Distance;
 
@@ -48,12 +49,19 @@ pub fn collection_config(vectors: VectorsConfig) -> CollectionConfig {
             flush_interval_sec: 1,
             max_optimization_threads: None,
         },
-        wal_config: WalConfig { wal_capacity_mb: 1, wal_segments_ahead: 0 },
+        wal_config: WalConfig {
+            wal_capacity_mb: 1,
+            wal_segments_ahead: 0,
+        },
         quantization_config: None,
         metadata: None,
     }
 }
 
 pub fn named(map: &[(&str, u64, Distance)]) -> VectorsConfig {
-    VectorsConfig::Multi(map.iter().map(|(n, s, d)| (n.to_string(), vector_params(*s, *d))).collect::<BTreeMap<_, _>>())
+    VectorsConfig::Multi(
+        map.iter()
+            .map(|(n, s, d)| (n.to_string(), vector_params(*s, *d)))
+            .collect::<BTreeMap<_, _>>(),
+    )
 }

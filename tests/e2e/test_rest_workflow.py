@@ -795,25 +795,6 @@ def test_retrieve(client, plain, named):
     assert len(records) == len(rows)
     assert all(rec.payload is None and rec.vector is None for rec in records)
 
-    records = client.retrieve(
-        PLAIN, ids=[plain.sent_ids[r] for r in rows],
-        with_payload=models.PayloadSelectorInclude(include=["items[].sku", "idx"]),
-    )
-    for rec in records:
-        full = plain.payloads[plain.row_of[rec.id]]
-        assert rec.payload == {"idx": full["idx"], "items": [{"sku": i["sku"]} for i in full["items"]]}
-
-    records = client.retrieve(
-        PLAIN, ids=[plain.sent_ids[r] for r in rows],
-        with_payload=models.PayloadSelectorExclude(exclude=["items[].qty", "meta", "created"]),
-    )
-    for rec in records:
-        expected = copy.deepcopy(plain.payloads[plain.row_of[rec.id]])
-        del expected["meta"], expected["created"]
-        for item in expected["items"]:
-            del item["qty"]
-        assert rec.payload == expected
-
     named_rows = [0, 1, 10, 207]
     records = client.retrieve(NAMED, ids=[named.sent_ids[r] for r in named_rows], with_vectors=["man", "euc"])
     assert {rec.id for rec in records} == {named.ids[r] for r in named_rows}
@@ -823,6 +804,35 @@ def test_retrieve(client, plain, named):
         assert set(rec.vector) == {n for n in ("man", "euc") if named.present[n][row]}
         for n, v in rec.vector.items():
             np.testing.assert_allclose(v, named.vectors[n][row], atol=1e-6)
+
+
+def test_retrieve_payload_selectors_with_array_paths(client, plain):
+    # `items[].sku` selects that key inside every element of the array.
+    ids = [plain.sent_ids[r] for r in [0, 1, 2, *UUID_ROWS, N - 2, N - 1]]
+    problems = []
+    records = client.retrieve(
+        PLAIN, ids=ids, with_payload=models.PayloadSelectorInclude(include=["items[].sku", "idx"])
+    )
+    assert len(records) == len(ids)
+    for rec in records:
+        full = plain.payloads[plain.row_of[rec.id]]
+        expected = {"idx": full["idx"], "items": [{"sku": i["sku"]} for i in full["items"]]}
+        if rec.payload != expected:
+            problems.append(f"include items[].sku: id {rec.id}: got {rec.payload}, expected {expected}")
+
+    records = client.retrieve(
+        PLAIN, ids=ids,
+        with_payload=models.PayloadSelectorExclude(exclude=["items[].qty", "meta", "created"]),
+    )
+    assert len(records) == len(ids)
+    for rec in records:
+        expected = copy.deepcopy(plain.payloads[plain.row_of[rec.id]])
+        del expected["meta"], expected["created"]
+        for item in expected["items"]:
+            del item["qty"]
+        if rec.payload != expected:
+            problems.append(f"exclude items[].qty: id {rec.id}: got {rec.payload}, expected {expected}")
+    assert not problems, "\n".join(problems[:4])
 
 
 # ---------------------------------------------------------------- aliases

@@ -41,7 +41,9 @@ const READ_SUFFIXES: &[&str] = &[
 fn is_read(method: &Method, path: &str) -> bool {
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => true,
-        Method::POST => path.starts_with("/collections/") && READ_SUFFIXES.iter().any(|s| path.ends_with(s)),
+        Method::POST => {
+            path.starts_with("/collections/") && READ_SUFFIXES.iter().any(|s| path.ends_with(s))
+        }
         _ => false,
     }
 }
@@ -59,7 +61,11 @@ fn presented_key(req: &Request) -> Option<&str> {
 
 /// Constant-time comparison, so response timing does not leak the key.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub async fn check(State(keys): State<Arc<ApiKeys>>, req: Request, next: Next) -> Response {
@@ -68,7 +74,11 @@ pub async fn check(State(keys): State<Arc<ApiKeys>>, req: Request, next: Next) -
     }
     let started = Instant::now();
     let Some(key) = presented_key(&req) else {
-        return error_response(StatusCode::UNAUTHORIZED, "Must provide an API key or an Authorization bearer token", started);
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "Must provide an API key or an Authorization bearer token",
+            started,
+        );
     };
     if keys.full.as_deref().is_some_and(|k| same(k, key)) {
         return next.run(req).await;
@@ -77,7 +87,15 @@ pub async fn check(State(keys): State<Arc<ApiKeys>>, req: Request, next: Next) -
         if is_read(req.method(), req.uri().path()) {
             return next.run(req).await;
         }
-        return error_response(StatusCode::FORBIDDEN, "Forbidden: the read-only API key cannot write", started);
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "Forbidden: the read-only API key cannot write",
+            started,
+        );
     }
-    error_response(StatusCode::UNAUTHORIZED, "Invalid API key or token", started)
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        "Invalid API key or token",
+        started,
+    )
 }

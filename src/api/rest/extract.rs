@@ -19,16 +19,20 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let started = Instant::now();
-        Bytes::from_request(req, state).await.map(Body).map_err(|rejection| {
-            let status = rejection.status();
-            let message = match status {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                    "Payload error: request body is larger than service.max_request_size_mb".to_string()
-                }
-                _ => format!("Bad request body: {rejection}"),
-            };
-            error_response(status, &message, started)
-        })
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let message = match status {
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                        "Payload error: request body is larger than service.max_request_size_mb"
+                            .to_string()
+                    }
+                    _ => format!("Bad request body: {rejection}"),
+                };
+                error_response(status, &message, started)
+            })
     }
 }
 
@@ -45,7 +49,13 @@ impl<S: Send + Sync> FromRequestParts<S> for UpdateParams {
         let started = Instant::now();
         let bad = |m: String| error_response(axum::http::StatusCode::BAD_REQUEST, &m, started);
         let mut params = UpdateParams::default();
-        for pair in parts.uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        for pair in parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "wait" => {
@@ -57,12 +67,16 @@ impl<S: Send + Sync> FromRequestParts<S> for UpdateParams {
                 }
                 "ordering" => {
                     if !matches!(value, "weak" | "medium" | "strong") {
-                        return Err(bad(format!("ordering: {value:?} is not one of weak, medium, strong")));
+                        return Err(bad(format!(
+                            "ordering: {value:?} is not one of weak, medium, strong"
+                        )));
                     }
                 }
                 "timeout" => {
                     if value.parse::<u64>().is_err() {
-                        return Err(bad(format!("timeout: {value:?} is not a number of seconds")));
+                        return Err(bad(format!(
+                            "timeout: {value:?} is not a number of seconds"
+                        )));
                     }
                 }
                 _ => {}

@@ -59,28 +59,49 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
         .route("/aliases", get(list_aliases))
         .route(
             "/collections/{name}",
-            put(create_collection).get(collection_info).patch(update_collection).delete(delete_collection),
+            put(create_collection)
+                .get(collection_info)
+                .patch(update_collection)
+                .delete(delete_collection),
         )
         .route("/collections/{name}/exists", get(collection_exists))
         .route("/collections/{name}/aliases", get(collection_aliases))
         .route("/collections/{name}/points", put(upsert).post(retrieve))
         .route("/collections/{name}/points/{id}", get(get_point))
         .route("/collections/{name}/points/delete", post(delete_points))
-        .route("/collections/{name}/points/payload", post(set_payload).put(overwrite_payload))
-        .route("/collections/{name}/points/payload/delete", post(delete_payload))
-        .route("/collections/{name}/points/payload/clear", post(clear_payload))
+        .route(
+            "/collections/{name}/points/payload",
+            post(set_payload).put(overwrite_payload),
+        )
+        .route(
+            "/collections/{name}/points/payload/delete",
+            post(delete_payload),
+        )
+        .route(
+            "/collections/{name}/points/payload/clear",
+            post(clear_payload),
+        )
         .route("/collections/{name}/points/vectors", put(update_vectors))
-        .route("/collections/{name}/points/vectors/delete", post(delete_vectors))
+        .route(
+            "/collections/{name}/points/vectors/delete",
+            post(delete_vectors),
+        )
         .route("/collections/{name}/points/batch", post(batch_update))
         .route("/collections/{name}/points/scroll", post(scroll))
         .route("/collections/{name}/points/count", post(count))
         .route("/collections/{name}/points/search", post(search))
-        .route("/collections/{name}/points/search/batch", post(search_batch))
+        .route(
+            "/collections/{name}/points/search/batch",
+            post(search_batch),
+        )
         .route("/collections/{name}/points/query", post(query))
         .route("/collections/{name}/points/query/batch", post(query_batch))
         .with_state(service)
         .layer(DefaultBodyLimit::max(options.max_request_size_bytes))
-        .layer(axum::middleware::from_fn_with_state(Arc::new(options.api_keys.clone()), auth::check))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(options.api_keys.clone()),
+            auth::check,
+        ))
         .fallback(not_found);
     if options.enable_cors {
         api.layer(tower_http::cors::CorsLayer::permissive())
@@ -90,7 +111,11 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    response::error_response(axum::http::StatusCode::NOT_FOUND, &format!("Not found: no route {}", uri.path()), Instant::now())
+    response::error_response(
+        axum::http::StatusCode::NOT_FOUND,
+        &format!("Not found: no route {}", uri.path()),
+        Instant::now(),
+    )
 }
 
 async fn root() -> Json<serde_json::Value> {
@@ -110,7 +135,11 @@ async fn list_collections(State(s): State<Service>) -> Response {
     call(s, |s| Ok(s.list_collections())).await
 }
 
-async fn create_collection(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
+async fn create_collection(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.create_collection(&name, &body)).await
 }
 
@@ -118,7 +147,11 @@ async fn collection_info(State(s): State<Service>, Path(name): Path<String>) -> 
     call(s, move |s| s.collection_info(&name)).await
 }
 
-async fn update_collection(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
+async fn update_collection(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.update_collection(&name, &body)).await
 }
 
@@ -127,7 +160,10 @@ async fn delete_collection(State(s): State<Service>, Path(name): Path<String>) -
 }
 
 async fn collection_exists(State(s): State<Service>, Path(name): Path<String>) -> Response {
-    call(s, move |s| Ok(json!({"exists": s.collection_exists(&name)}))).await
+    call(s, move |s| {
+        Ok(json!({"exists": s.collection_exists(&name)}))
+    })
+    .await
 }
 
 async fn change_aliases(State(s): State<Service>, Body(body): Body) -> Response {
@@ -142,47 +178,105 @@ async fn collection_aliases(State(s): State<Service>, Path(name): Path<String>) 
     call(s, move |s| s.list_aliases(Some(&name))).await
 }
 
-async fn update(s: Service, name: String, kind: UpdateKind, params: UpdateParams, body: Body) -> Response {
-    call(s, move |s| s.update_points(&name, kind, &body.0, params.wait)).await
+async fn update(
+    s: Service,
+    name: String,
+    kind: UpdateKind,
+    params: UpdateParams,
+    body: Body,
+) -> Response {
+    call(s, move |s| {
+        s.update_points(&name, kind, &body.0, params.wait)
+    })
+    .await
 }
 
-async fn upsert(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn upsert(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::Upsert, p, body).await
 }
 
-async fn delete_points(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn delete_points(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::Delete, p, body).await
 }
 
-async fn set_payload(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn set_payload(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::SetPayload, p, body).await
 }
 
-async fn overwrite_payload(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn overwrite_payload(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::OverwritePayload, p, body).await
 }
 
-async fn delete_payload(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn delete_payload(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::DeletePayload, p, body).await
 }
 
-async fn clear_payload(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn clear_payload(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::ClearPayload, p, body).await
 }
 
-async fn update_vectors(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn update_vectors(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::UpdateVectors, p, body).await
 }
 
-async fn delete_vectors(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body) -> Response {
+async fn delete_vectors(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    body: Body,
+) -> Response {
     update(s, name, UpdateKind::DeleteVectors, p, body).await
 }
 
-async fn batch_update(State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, Body(body): Body) -> Response {
+async fn batch_update(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.batch_update(&name, &body, p.wait)).await
 }
 
-async fn retrieve(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
+async fn retrieve(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.retrieve(&name, &body)).await
 }
 
@@ -202,7 +296,11 @@ async fn search(State(s): State<Service>, Path(name): Path<String>, Body(body): 
     call(s, move |s| s.search(&name, &body)).await
 }
 
-async fn search_batch(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
+async fn search_batch(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.search_batch(&name, &body)).await
 }
 
@@ -210,6 +308,10 @@ async fn query(State(s): State<Service>, Path(name): Path<String>, Body(body): B
     call(s, move |s| s.query(&name, &body)).await
 }
 
-async fn query_batch(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
+async fn query_batch(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> Response {
     call(s, move |s| s.query_batch(&name, &body)).await
 }

@@ -35,7 +35,8 @@ pub fn error_response(status: StatusCode, message: &str, started: Instant) -> Re
 pub fn respond<T: Serialize>(started: Instant, result: Result<T, ApiError>) -> Response {
     match result {
         Ok(value) => {
-            let body = json!({"result": value, "status": "ok", "time": started.elapsed().as_secs_f64()});
+            let body =
+                json!({"result": value, "status": "ok", "time": started.elapsed().as_secs_f64()});
             Json(body).into_response()
         }
         Err(e) => {

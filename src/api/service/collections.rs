@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Service};
 use crate::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, HnswConfigDiff, OptimizersConfigDiff, VectorsConfig,
-    WalConfigDiff,
+    CollectionConfig, CollectionParams, HnswConfig, HnswConfigDiff, OptimizersConfigDiff,
+    VectorsConfig, WalConfigDiff,
 };
 use crate::collection::Collection;
 use crate::storage::AliasOperation;
@@ -117,14 +117,22 @@ fn check_positive(field: &str, value: Option<u32>) -> Result<(), ApiError> {
 
 fn check_hnsw(prefix: &str, hnsw: &HnswConfig) -> Result<(), ApiError> {
     if hnsw.ef_construct < 4 {
-        return Err(ApiError::validation(format!("{prefix}.ef_construct"), "must be at least 4"));
+        return Err(ApiError::validation(
+            format!("{prefix}.ef_construct"),
+            "must be at least 4",
+        ));
     }
     Ok(())
 }
 
 impl Service {
     pub fn list_collections(&self) -> CollectionsResponse {
-        let collections = self.storage.collection_names().into_iter().map(|name| CollectionDescription { name }).collect();
+        let collections = self
+            .storage
+            .collection_names()
+            .into_iter()
+            .map(|name| CollectionDescription { name })
+            .collect();
         CollectionsResponse { collections }
     }
 
@@ -133,18 +141,29 @@ impl Service {
         if req.init_from.is_some() {
             return Err(ApiError::BadInput("init_from is not supported".into()));
         }
-        if req.sparse_vectors.as_ref().is_some_and(|v| !v.is_null() && v.as_object().is_none_or(|m| !m.is_empty())) {
-            return Err(ApiError::BadInput("sparse_vectors are not supported".into()));
+        if req
+            .sparse_vectors
+            .as_ref()
+            .is_some_and(|v| !v.is_null() && v.as_object().is_none_or(|m| !m.is_empty()))
+        {
+            return Err(ApiError::BadInput(
+                "sparse_vectors are not supported".into(),
+            ));
         }
-        let vectors = req
-            .vectors
-            .ok_or_else(|| ApiError::validation("vectors", "a collection needs at least one dense vector"))?;
+        let vectors = req.vectors.ok_or_else(|| {
+            ApiError::validation("vectors", "a collection needs at least one dense vector")
+        })?;
         if let VectorsConfig::Multi(map) = &vectors {
             if map.is_empty() {
-                return Err(ApiError::validation("vectors", "a collection needs at least one dense vector"));
+                return Err(ApiError::validation(
+                    "vectors",
+                    "a collection needs at least one dense vector",
+                ));
             }
         }
-        vectors.validate().map_err(|(field, message)| ApiError::validation(field, message))?;
+        vectors
+            .validate()
+            .map_err(|(field, message)| ApiError::validation(field, message))?;
         check_positive("shard_number", req.shard_number)?;
         check_positive("replication_factor", req.replication_factor)?;
         check_positive("write_consistency_factor", req.write_consistency_factor)?;
@@ -158,13 +177,18 @@ impl Service {
         if let Some(diff) = &req.optimizers_config {
             optimizer_config.apply(diff);
         }
-        optimizer_config.validate().map_err(|(f, m)| ApiError::validation(f, m))?;
+        optimizer_config
+            .validate()
+            .map_err(|(f, m)| ApiError::validation(f, m))?;
         let mut wal_config = defaults.wal.clone();
         if let Some(diff) = &req.wal_config {
             wal_config.apply(diff);
         }
         if wal_config.wal_capacity_mb == 0 {
-            return Err(ApiError::validation("wal_config.wal_capacity_mb", "must be at least 1"));
+            return Err(ApiError::validation(
+                "wal_config.wal_capacity_mb",
+                "must be at least 1",
+            ));
         }
         let config = CollectionConfig {
             params: CollectionParams {
@@ -198,7 +222,12 @@ impl Service {
                 config
                     .optimizer_config
                     .validate()
-                    .map_err(|(field, message)| crate::collection::CollectionError::Validation { field, message })?;
+                    .map_err(
+                        |(field, message)| crate::collection::CollectionError::Validation {
+                            field,
+                            message,
+                        },
+                    )?;
             }
             if let Some(diff) = &req.hnsw_config {
                 config.hnsw_config.apply(diff);
@@ -221,8 +250,12 @@ impl Service {
                             "Not existing vector name error: {vector_name}"
                         )));
                     };
-                    let diff: VectorParamsDiff = serde_json::from_value(diff.clone())
-                        .map_err(|e| crate::collection::CollectionError::BadInput(format!("vectors.{vector_name}: {e}")))?;
+                    let diff: VectorParamsDiff =
+                        serde_json::from_value(diff.clone()).map_err(|e| {
+                            crate::collection::CollectionError::BadInput(format!(
+                                "vectors.{vector_name}: {e}"
+                            ))
+                        })?;
                     if let Some(h) = diff.hnsw_config {
                         let mut merged = params.hnsw_config.clone().unwrap_or_default();
                         merge_hnsw_diff(&mut merged, &h);
@@ -240,7 +273,10 @@ impl Service {
                 config.quantization_config = Some(q.clone()).filter(|v| !v.is_null());
             }
             if let Some(m) = &req.metadata {
-                config.metadata.get_or_insert_with(Default::default).extend(m.clone());
+                config
+                    .metadata
+                    .get_or_insert_with(Default::default)
+                    .extend(m.clone());
             }
             Ok(())
         })?;
@@ -269,7 +305,10 @@ impl Service {
             .storage
             .aliases(collection)
             .into_iter()
-            .map(|(alias_name, collection_name)| AliasDescription { alias_name, collection_name })
+            .map(|(alias_name, collection_name)| AliasDescription {
+                alias_name,
+                collection_name,
+            })
             .collect();
         Ok(AliasesResponse { aliases })
     }
@@ -290,7 +329,14 @@ fn merge_hnsw_diff(into: &mut HnswConfigDiff, diff: &HnswConfigDiff) {
     macro_rules! take {
         ($($f:ident),*) => { $( if diff.$f.is_some() { into.$f = diff.$f; } )* };
     }
-    take!(m, ef_construct, full_scan_threshold, max_indexing_threads, on_disk, payload_m);
+    take!(
+        m,
+        ef_construct,
+        full_scan_threshold,
+        max_indexing_threads,
+        on_disk,
+        payload_m
+    );
 }
 
 fn info(collection: &Collection) -> CollectionInfoResponse {

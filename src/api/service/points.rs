@@ -71,11 +71,13 @@ pub struct Batch {
     pub payloads: Option<Vec<Option<Payload>>>,
 }
 
+/// `{"points": [...]}` or `{"batch": {...}}`: exactly one of the two.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum UpsertRequest {
-    Points { points: Vec<PointStruct> },
-    Batch { batch: Batch },
+pub struct UpsertRequest {
+    #[serde(default)]
+    pub points: Option<Vec<PointStruct>>,
+    #[serde(default)]
+    pub batch: Option<Batch>,
 }
 
 /// Points by id list or by filter (`{"points": [...]}` / `{"filter": ...}`).
@@ -92,8 +94,12 @@ impl SelectorFields {
         match (self.points, self.filter) {
             (Some(ids), None) => Ok(PointsSelector::Ids(ids)),
             (None, Some(filter)) => Ok(PointsSelector::Filter(filter)),
-            (Some(_), Some(_)) => Err(ApiError::BadInput("give either points or filter, not both".into())),
-            (None, None) => Err(ApiError::BadInput("give points (a list of ids) or a filter".into())),
+            (Some(_), Some(_)) => Err(ApiError::BadInput(
+                "give either points or filter, not both".into(),
+            )),
+            (None, None) => Err(ApiError::BadInput(
+                "give points (a list of ids) or a filter".into(),
+            )),
         }
     }
 }
@@ -196,7 +202,10 @@ impl From<UpdateResult> for UpdateResultResponse {
             UpdateStatus::Acknowledged => "acknowledged",
             UpdateStatus::Completed => "completed",
         };
-        UpdateResultResponse { operation_id: r.operation_id, status }
+        UpdateResultResponse {
+            operation_id: r.operation_id,
+            status,
+        }
     }
 }
 
@@ -212,8 +221,18 @@ pub struct CountResponse {
 }
 
 fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
-    let points = match req {
-        UpsertRequest::Points { points } => points
+    let points = match (req.points, req.batch) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadInput(
+                "give either points or batch, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::BadInput(
+                "give points (a list) or batch (columns)".into(),
+            ))
+        }
+        (Some(points), None) => points
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
@@ -224,7 +243,7 @@ fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?,
-        UpsertRequest::Batch { batch } => {
+        (None, Some(batch)) => {
             let n = batch.ids.len();
             let mut per_point: Vec<NamedVectors> = vec![NamedVectors::new(); n];
             let columns = match batch.vectors {
@@ -235,7 +254,11 @@ fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
                 if rows.len() != n {
                     return Err(ApiError::BadInput(format!(
                         "batch.vectors{}: {} vectors for {n} ids",
-                        if name.is_empty() { String::new() } else { format!(".{name}") },
+                        if name.is_empty() {
+                            String::new()
+                        } else {
+                            format!(".{name}")
+                        },
                         rows.len()
                     )));
                 }
@@ -245,7 +268,10 @@ fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
             }
             let payloads = match batch.payloads {
                 Some(p) if p.len() != n => {
-                    return Err(ApiError::BadInput(format!("batch.payloads: {} payloads for {n} ids", p.len())))
+                    return Err(ApiError::BadInput(format!(
+                        "batch.payloads: {} payloads for {n} ids",
+                        p.len()
+                    )))
                 }
                 Some(p) => p,
                 None => vec![None; n],
@@ -255,7 +281,11 @@ fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
                 .into_iter()
                 .zip(per_point)
                 .zip(payloads)
-                .map(|((id, vectors), payload)| PointInsert { id, vectors, payload: payload.unwrap_or_default() })
+                .map(|((id, vectors), payload)| PointInsert {
+                    id,
+                    vectors,
+                    payload: payload.unwrap_or_default(),
+                })
                 .collect()
         }
     };
@@ -265,19 +295,25 @@ fn upsert_operation(req: UpsertRequest) -> Result<UpdateOperation, ApiError> {
 fn batch_operation(op: BatchOperation) -> Result<UpdateOperation, ApiError> {
     Ok(match op {
         BatchOperation::Upsert(req) => upsert_operation(req)?,
-        BatchOperation::Delete(sel) => UpdateOperation::Delete { selector: sel.into_selector()? },
+        BatchOperation::Delete(sel) => UpdateOperation::Delete {
+            selector: sel.into_selector()?,
+        },
         BatchOperation::SetPayload(req) => UpdateOperation::SetPayload {
             payload: req.payload,
             selector: req.selector.into_selector()?,
             key: req.key,
         },
-        BatchOperation::OverwritePayload(req) => {
-            UpdateOperation::OverwritePayload { payload: req.payload, selector: req.selector.into_selector()? }
-        }
-        BatchOperation::DeletePayload(req) => {
-            UpdateOperation::DeletePayload { keys: req.keys, selector: req.selector.into_selector()? }
-        }
-        BatchOperation::ClearPayload(sel) => UpdateOperation::ClearPayload { selector: sel.into_selector()? },
+        BatchOperation::OverwritePayload(req) => UpdateOperation::OverwritePayload {
+            payload: req.payload,
+            selector: req.selector.into_selector()?,
+        },
+        BatchOperation::DeletePayload(req) => UpdateOperation::DeletePayload {
+            keys: req.keys,
+            selector: req.selector.into_selector()?,
+        },
+        BatchOperation::ClearPayload(sel) => UpdateOperation::ClearPayload {
+            selector: sel.into_selector()?,
+        },
         BatchOperation::UpdateVectors(req) => UpdateOperation::UpdateVectors {
             points: req
                 .points
@@ -286,9 +322,10 @@ fn batch_operation(op: BatchOperation) -> Result<UpdateOperation, ApiError> {
                 .map(|(i, p)| Ok((p.id, p.vector.into_named(&format!("points[{i}].vector"))?)))
                 .collect::<Result<_, ApiError>>()?,
         },
-        BatchOperation::DeleteVectors(req) => {
-            UpdateOperation::DeleteVectors { selector: req.selector.into_selector()?, names: req.vector }
-        }
+        BatchOperation::DeleteVectors(req) => UpdateOperation::DeleteVectors {
+            selector: req.selector.into_selector()?,
+            names: req.vector,
+        },
     })
 }
 
@@ -316,30 +353,50 @@ impl Service {
     ) -> Result<UpdateResultResponse, ApiError> {
         let collection = self.storage.collection(collection)?;
         let op = match kind {
-            UpdateKind::Upsert => batch_operation(BatchOperation::Upsert(super::parse_json(body)?))?,
-            UpdateKind::Delete => batch_operation(BatchOperation::Delete(super::parse_json(body)?))?,
-            UpdateKind::SetPayload => batch_operation(BatchOperation::SetPayload(super::parse_json(body)?))?,
+            UpdateKind::Upsert => {
+                batch_operation(BatchOperation::Upsert(super::parse_json(body)?))?
+            }
+            UpdateKind::Delete => {
+                batch_operation(BatchOperation::Delete(super::parse_json(body)?))?
+            }
+            UpdateKind::SetPayload => {
+                batch_operation(BatchOperation::SetPayload(super::parse_json(body)?))?
+            }
             UpdateKind::OverwritePayload => {
                 batch_operation(BatchOperation::OverwritePayload(super::parse_json(body)?))?
             }
-            UpdateKind::DeletePayload => batch_operation(BatchOperation::DeletePayload(super::parse_json(body)?))?,
-            UpdateKind::ClearPayload => batch_operation(BatchOperation::ClearPayload(super::parse_json(body)?))?,
-            UpdateKind::UpdateVectors => batch_operation(BatchOperation::UpdateVectors(super::parse_json(body)?))?,
-            UpdateKind::DeleteVectors => batch_operation(BatchOperation::DeleteVectors(super::parse_json(body)?))?,
+            UpdateKind::DeletePayload => {
+                batch_operation(BatchOperation::DeletePayload(super::parse_json(body)?))?
+            }
+            UpdateKind::ClearPayload => {
+                batch_operation(BatchOperation::ClearPayload(super::parse_json(body)?))?
+            }
+            UpdateKind::UpdateVectors => {
+                batch_operation(BatchOperation::UpdateVectors(super::parse_json(body)?))?
+            }
+            UpdateKind::DeleteVectors => {
+                batch_operation(BatchOperation::DeleteVectors(super::parse_json(body)?))?
+            }
         };
         Ok(collection.update(op, wait)?.into())
     }
 
     /// `POST /points/batch`: every operation is validated before the first
     /// is applied; they are then applied in order.
-    pub fn batch_update(&self, collection: &str, body: &[u8], wait: bool) -> Result<Vec<UpdateResultResponse>, ApiError> {
+    pub fn batch_update(
+        &self,
+        collection: &str,
+        body: &[u8],
+        wait: bool,
+    ) -> Result<Vec<UpdateResultResponse>, ApiError> {
         let collection = self.storage.collection(collection)?;
         let req: BatchRequest = super::parse_json(body)?;
         let config = collection.config();
         let mut ops = Vec::with_capacity(req.operations.len());
         for (i, op) in req.operations.into_iter().enumerate() {
             let mut op = batch_operation(op)?;
-            op.prepare(&config).map_err(|e| ApiError::BadInput(format!("operations[{i}]: {e}")))?;
+            op.prepare(&config)
+                .map_err(|e| ApiError::BadInput(format!("operations[{i}]: {e}")))?;
             ops.push(op);
         }
         let mut results = Vec::with_capacity(ops.len());
@@ -367,20 +424,33 @@ impl Service {
     }
 
     pub fn get_point(&self, collection: &str, id: &str) -> Result<RecordResponse, ApiError> {
-        let id: PointId = id.parse().map_err(|e: String| ApiError::validation("id", e))?;
+        let id: PointId = id
+            .parse()
+            .map_err(|e: String| ApiError::validation("id", e))?;
         let collection = self.storage.collection(collection)?;
         let config = collection.config();
         let point = collection
             .retrieve(&[id])
             .pop()
             .ok_or_else(|| ApiError::NotFound(format!("No point with id {id} found")))?;
-        Ok(RecordResponse::new(&point, &WithPayload::Enable(true), &WithVector::Enable(true), &config.params.vectors))
+        Ok(RecordResponse::new(
+            &point,
+            &WithPayload::Enable(true),
+            &WithVector::Enable(true),
+            &config.params.vectors,
+        ))
     }
 
     pub fn scroll(&self, collection: &str, body: &[u8]) -> Result<ScrollResponse, ApiError> {
-        let req: ScrollRequest = if body.is_empty() { ScrollRequest::default() } else { super::parse_json(body)? };
+        let req: ScrollRequest = if body.is_empty() {
+            ScrollRequest::default()
+        } else {
+            super::parse_json(body)?
+        };
         if req.order_by.as_ref().is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::BadInput("order_by needs a payload index, which this collection does not have".into()));
+            return Err(ApiError::BadInput(
+                "order_by needs a payload index, which this collection does not have".into(),
+            ));
         }
         let collection = self.storage.collection(collection)?;
         let config = collection.config();
@@ -389,7 +459,8 @@ impl Service {
             return Err(ApiError::validation("limit", "must be at least 1"));
         }
         if let Some(f) = &req.filter {
-            f.validate().map_err(|e| ApiError::validation("filter", e))?;
+            f.validate()
+                .map_err(|e| ApiError::validation("filter", e))?;
         }
         let with_payload = req.with_payload.unwrap_or(WithPayload::Enable(true));
         let with_vector = req.with_vector.unwrap_or(WithVector::Enable(false));
@@ -401,15 +472,25 @@ impl Service {
             .iter()
             .map(|p| RecordResponse::new(p, &with_payload, &with_vector, &config.params.vectors))
             .collect();
-        Ok(ScrollResponse { points, next_page_offset })
+        Ok(ScrollResponse {
+            points,
+            next_page_offset,
+        })
     }
 
     pub fn count(&self, collection: &str, body: &[u8]) -> Result<CountResponse, ApiError> {
-        let req: CountRequest = if body.is_empty() { CountRequest::default() } else { super::parse_json(body)? };
+        let req: CountRequest = if body.is_empty() {
+            CountRequest::default()
+        } else {
+            super::parse_json(body)?
+        };
         if let Some(f) = &req.filter {
-            f.validate().map_err(|e| ApiError::validation("filter", e))?;
+            f.validate()
+                .map_err(|e| ApiError::validation("filter", e))?;
         }
         let collection = self.storage.collection(collection)?;
-        Ok(CountResponse { count: collection.count(req.filter.as_ref()) })
+        Ok(CountResponse {
+            count: collection.count(req.filter.as_ref()),
+        })
     }
 }

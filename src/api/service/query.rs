@@ -136,7 +136,11 @@ impl Service {
         Ok(QueryResponse { points })
     }
 
-    pub fn query_batch(&self, collection: &str, body: &[u8]) -> Result<Vec<QueryResponse>, ApiError> {
+    pub fn query_batch(
+        &self,
+        collection: &str,
+        body: &[u8],
+    ) -> Result<Vec<QueryResponse>, ApiError> {
         let req: QueryBatchRequest = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         let plans = req
@@ -144,19 +148,38 @@ impl Service {
             .into_iter()
             .map(|q| query_plan(&collection, q))
             .collect::<Result<Vec<_>, _>>()?;
-        plans.into_iter().map(|p| Ok(QueryResponse { points: run(&collection, p)? })).collect()
+        plans
+            .into_iter()
+            .map(|p| {
+                Ok(QueryResponse {
+                    points: run(&collection, p)?,
+                })
+            })
+            .collect()
     }
 
-    pub fn search(&self, collection: &str, body: &[u8]) -> Result<Vec<ScoredPointResponse>, ApiError> {
+    pub fn search(
+        &self,
+        collection: &str,
+        body: &[u8],
+    ) -> Result<Vec<ScoredPointResponse>, ApiError> {
         let req: SearchRequestBody = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         run(&collection, search_plan(req)?)
     }
 
-    pub fn search_batch(&self, collection: &str, body: &[u8]) -> Result<Vec<Vec<ScoredPointResponse>>, ApiError> {
+    pub fn search_batch(
+        &self,
+        collection: &str,
+        body: &[u8],
+    ) -> Result<Vec<Vec<ScoredPointResponse>>, ApiError> {
         let req: SearchBatchRequest = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
-        let plans = req.searches.into_iter().map(search_plan).collect::<Result<Vec<_>, _>>()?;
+        let plans = req
+            .searches
+            .into_iter()
+            .map(search_plan)
+            .collect::<Result<Vec<_>, _>>()?;
         plans.into_iter().map(|p| run(&collection, p)).collect()
     }
 }
@@ -164,9 +187,14 @@ impl Service {
 fn search_plan(req: SearchRequestBody) -> Result<Plan, ApiError> {
     let (vector_name, vector) = match req.vector {
         NamedVectorStruct::Default(v) => (String::new(), v),
-        NamedVectorStruct::Named { name, vector: VectorInput::Dense(v) } => (name, v),
+        NamedVectorStruct::Named {
+            name,
+            vector: VectorInput::Dense(v),
+        } => (name, v),
         NamedVectorStruct::Named { name, .. } => {
-            return Err(ApiError::BadInput(format!("vector.{name}: only dense vectors are supported")))
+            return Err(ApiError::BadInput(format!(
+                "vector.{name}: only dense vectors are supported"
+            )))
         }
     };
     Ok(Plan {
@@ -188,12 +216,18 @@ fn query_plan(collection: &Collection, req: QueryRequest) -> Result<Plan, ApiErr
         return Err(ApiError::BadInput("prefetch is not supported yet".into()));
     }
     if req.lookup_from.as_ref().is_some_and(|p| !p.is_null()) {
-        return Err(ApiError::BadInput("lookup_from is not supported yet".into()));
+        return Err(ApiError::BadInput(
+            "lookup_from is not supported yet".into(),
+        ));
     }
     let vector_name = req.using.unwrap_or_default();
     let input = match req.query {
         Some(QueryInput::Nearest { nearest }) | Some(QueryInput::Plain(nearest)) => nearest,
-        None => return Err(ApiError::BadInput("query: a vector or a point id to search near is required".into())),
+        None => {
+            return Err(ApiError::BadInput(
+                "query: a vector or a point id to search near is required".into(),
+            ))
+        }
     };
     let mut filter = req.filter;
     let vector = match input {
@@ -235,7 +269,8 @@ fn run(collection: &Collection, plan: Plan) -> Result<Vec<ScoredPointResponse>, 
     plan.with_payload.validate()?;
     plan.with_vector.validate(&config.params.vectors)?;
     if let Some(f) = &plan.request.filter {
-        f.validate().map_err(|e| ApiError::validation("filter", e))?;
+        f.validate()
+            .map_err(|e| ApiError::validation("filter", e))?;
     }
     let found = collection.search(&plan.request)?;
     let need_points = !matches!(plan.with_payload, WithPayload::Enable(false))
@@ -256,7 +291,8 @@ fn run(collection: &Collection, plan: Plan) -> Result<Vec<ScoredPointResponse>, 
                 version: 0,
                 score: p.score,
                 payload: point.and_then(|s| plan.with_payload.select(&s.payload)),
-                vector: point.and_then(|s| plan.with_vector.select(&s.vectors, &config.params.vectors)),
+                vector: point
+                    .and_then(|s| plan.with_vector.select(&s.vectors, &config.params.vectors)),
             }
         })
         .collect())
@@ -265,6 +301,8 @@ fn run(collection: &Collection, plan: Plan) -> Result<Vec<ScoredPointResponse>, 
 /// `filter` and "not the point `id`".
 fn excluding_id(filter: Option<Filter>, id: PointId) -> Filter {
     let mut out = filter.unwrap_or_default();
-    out.must_not.get_or_insert_with(Vec::new).push(Condition::HasId([id].into_iter().collect()));
+    out.must_not
+        .get_or_insert_with(Vec::new)
+        .push(Condition::HasId([id].into_iter().collect()));
     out
 }

@@ -41,7 +41,8 @@ impl WithPayload {
             WithPayload::Selector(PayloadSelector::Include(k) | PayloadSelector::Exclude(k)) => k,
         };
         for key in keys {
-            key.parse::<JsonPath>().map_err(|e| ApiError::validation("with_payload", e.to_string()))?;
+            key.parse::<JsonPath>()
+                .map_err(|e| ApiError::validation("with_payload", e.to_string()))?;
         }
         Ok(())
     }
@@ -77,7 +78,9 @@ impl WithPayload {
 /// Key-only paths (`a.b.c`) copy exactly that sub-value; a path through an
 /// array copies its whole top-level key.
 fn copy_path(source: &Payload, path: &JsonPath, out: &mut Payload) {
-    let Some(top) = source.get(path.head()) else { return };
+    let Some(top) = source.get(path.head()) else {
+        return;
+    };
     let keys: Option<Vec<&str>> = path
         .steps()
         .iter()
@@ -98,13 +101,19 @@ fn copy_path(source: &Payload, path: &JsonPath, out: &mut Payload) {
         }
     }
     // Rebuild the chain of objects down to the copied value.
-    let mut slot = out.entry(path.head().to_string()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+    let mut slot = out
+        .entry(path.head().to_string())
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
     for key in &keys {
         if !slot.is_object() {
             *slot = serde_json::Value::Object(Default::default());
         }
-        let Some(map) = slot.as_object_mut() else { return };
-        slot = map.entry(key.to_string()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+        let Some(map) = slot.as_object_mut() else {
+            return;
+        };
+        slot = map
+            .entry(key.to_string())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
     }
     *slot = value.clone();
 }
@@ -114,7 +123,9 @@ impl WithVector {
         if let WithVector::Names(names) = self {
             for name in names {
                 if vectors.get(name).is_none() {
-                    return Err(ApiError::BadInput(format!("with_vector: Not existing vector name error: {name}")));
+                    return Err(ApiError::BadInput(format!(
+                        "with_vector: Not existing vector name error: {name}"
+                    )));
                 }
             }
         }
@@ -127,12 +138,16 @@ impl WithVector {
         let wanted: NamedVectors = match self {
             WithVector::Enable(false) => return None,
             WithVector::Enable(true) => vectors.clone(),
-            WithVector::Names(names) => {
-                vectors.iter().filter(|(n, _)| names.contains(n)).map(|(n, v)| (n.clone(), v.clone())).collect()
-            }
+            WithVector::Names(names) => vectors
+                .iter()
+                .filter(|(n, _)| names.contains(n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
         };
         match config {
-            VectorsConfig::Single(_) => Some(VectorOutput::Single(wanted.get("").cloned().unwrap_or_default())),
+            VectorsConfig::Single(_) => Some(VectorOutput::Single(
+                wanted.get("").cloned().unwrap_or_default(),
+            )),
             VectorsConfig::Multi(_) => Some(VectorOutput::Named(wanted)),
         }
     }
@@ -154,7 +169,12 @@ pub struct RecordResponse {
 }
 
 impl RecordResponse {
-    pub fn new(p: &StoredPoint, with_payload: &WithPayload, with_vector: &WithVector, config: &VectorsConfig) -> Self {
+    pub fn new(
+        p: &StoredPoint,
+        with_payload: &WithPayload,
+        with_vector: &WithVector,
+        config: &VectorsConfig,
+    ) -> Self {
         RecordResponse {
             id: p.id,
             payload: with_payload.select(&p.payload),

@@ -13,14 +13,20 @@ pub fn read_log(path: &Path, valid_len: u64) -> Result<Vec<PointLogRecord>, Segm
     if valid_len <= format::HEADER_LEN {
         return Ok(Vec::new());
     }
-    let bytes = std::fs::read(path).map_err(|source| SegmentError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| SegmentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let corrupted = |offset: usize, reason: &str| SegmentError::Corrupted {
         path: path.to_path_buf(),
         reason: format!("point log at byte {offset}: {reason}"),
     };
     let valid_len = valid_len as usize;
     if bytes.len() < valid_len {
-        return Err(corrupted(bytes.len(), "file is shorter than the last flush recorded"));
+        return Err(corrupted(
+            bytes.len(),
+            "file is shorter than the last flush recorded",
+        ));
     }
     if &bytes[..4] != format::MAGIC || bytes[4..8] != format::VERSION.to_le_bytes() {
         return Err(corrupted(0, "bad magic or unsupported version"));
@@ -31,16 +37,26 @@ pub fn read_log(path: &Path, valid_len: u64) -> Result<Vec<PointLogRecord>, Segm
         if pos + format::RECORD_HEADER_LEN > valid_len {
             return Err(corrupted(pos, "truncated record header"));
         }
-        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
-        let crc = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]);
+        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
+            as usize;
+        let crc = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]);
         let body_start = pos + format::RECORD_HEADER_LEN;
-        let Some(body) = bytes.get(body_start..body_start + len).filter(|_| body_start + len <= valid_len) else {
+        let Some(body) = bytes
+            .get(body_start..body_start + len)
+            .filter(|_| body_start + len <= valid_len)
+        else {
             return Err(corrupted(pos, "truncated record body"));
         };
         if crc32c::crc32c(body) != crc {
             return Err(corrupted(pos, "checksum mismatch"));
         }
-        let record = rmp_serde::from_slice(body).map_err(|e| corrupted(pos, &format!("undecodable record: {e}")))?;
+        let record = rmp_serde::from_slice(body)
+            .map_err(|e| corrupted(pos, &format!("undecodable record: {e}")))?;
         records.push(record);
         pos = body_start + len;
     }
@@ -58,12 +74,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("points.log");
         let mut payload = crate::segment::payload::Payload::new();
-        payload.insert("city".into(), serde_json::json!(["Berlin", 1, 2.5, null, {"a": true}]));
+        payload.insert(
+            "city".into(),
+            serde_json::json!(["Berlin", 1, 2.5, null, {"a": true}]),
+        );
         let records = vec![
-            PointLogRecord::Insert { id: PointId::Num(7), offset: 0 },
-            PointLogRecord::Insert { id: PointId::Uuid(uuid::Uuid::from_u128(9)), offset: 1 },
+            PointLogRecord::Insert {
+                id: PointId::Num(7),
+                offset: 0,
+            },
+            PointLogRecord::Insert {
+                id: PointId::Uuid(uuid::Uuid::from_u128(9)),
+                offset: 1,
+            },
             PointLogRecord::Payload { offset: 0, payload },
-            PointLogRecord::Vectors { offset: 1, present: vec!["".into(), "image".into()] },
+            PointLogRecord::Vectors {
+                offset: 1,
+                present: vec!["".into(), "image".into()],
+            },
             PointLogRecord::Delete { offset: 0 },
         ];
         let mut w = PointLogWriter::open(&path, 0).unwrap();
