@@ -61,7 +61,7 @@ fn read_f16_npy(path: &Path) -> (usize, usize, Vec<f32>) {
 fn config(dim: usize) -> CollectionConfig {
     CollectionConfig {
         params: CollectionParams {
-            vectors: VectorsConfig::Single(VectorParams {
+            vectors: VectorsConfig::Single(Box::new(VectorParams {
                 size: dim as u64,
                 distance: Distance::Cosine,
                 hnsw_config: None,
@@ -69,7 +69,7 @@ fn config(dim: usize) -> CollectionConfig {
                 on_disk: None,
                 datatype: None,
                 multivector_config: None,
-            }),
+            })),
             shard_number: 1,
             replication_factor: 1,
             write_consistency_factor: 1,

@@ -244,9 +244,7 @@ proptest! {
     fn collection_matches_hashmap_model(ops in prop::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("c");
-        let config = common::collection_config(vecforge::collection::config::VectorsConfig::Single(
-            common::vector_params(DIM as u64, Distance::Euclid),
-        ));
+        let config = common::collection_config(vecforge::collection::config::VectorsConfig::Single(Box::new(common::vector_params(DIM as u64, Distance::Euclid))));
         let mut collection = Some(Collection::create(&path, "model", config).expect("create"));
         let mut model = Model::new();
         for op in &ops {

@@ -25,7 +25,10 @@ fn fixture_with(max_request_size_bytes: usize, api_keys: ApiKeys) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let storage = Arc::new(Storage::open(dir.path()).expect("open storage"));
     let base = common::collection_config(vecforge::collection::config::VectorsConfig::Single(
-        common::vector_params(3, vecforge::index::distance::Distance::Dot),
+        Box::new(common::vector_params(
+            3,
+            vecforge::index::distance::Distance::Dot,
+        )),
     ));
     let defaults = CollectionDefaults {
         hnsw: base.hnsw_config,

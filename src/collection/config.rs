@@ -45,7 +45,7 @@ pub struct VectorParams {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum VectorsConfig {
-    Single(VectorParams),
+    Single(Box<VectorParams>),
     Multi(BTreeMap<String, VectorParams>),
 }
 
@@ -79,14 +79,14 @@ impl VectorsConfig {
     /// Vector spaces by name; the unnamed vector is `""`.
     pub fn params(&self) -> BTreeMap<String, &VectorParams> {
         match self {
-            VectorsConfig::Single(p) => BTreeMap::from([(String::new(), p)]),
+            VectorsConfig::Single(p) => BTreeMap::from([(String::new(), &**p)]),
             VectorsConfig::Multi(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
         }
     }
 
     pub fn get(&self, name: &str) -> Option<&VectorParams> {
         match self {
-            VectorsConfig::Single(p) if name.is_empty() => Some(p),
+            VectorsConfig::Single(p) if name.is_empty() => Some(&**p),
             VectorsConfig::Single(_) => None,
             VectorsConfig::Multi(map) => map.get(name),
         }
@@ -94,7 +94,7 @@ impl VectorsConfig {
 
     pub fn get_mut(&mut self, name: &str) -> Option<&mut VectorParams> {
         match self {
-            VectorsConfig::Single(p) if name.is_empty() => Some(p),
+            VectorsConfig::Single(p) if name.is_empty() => Some(&mut **p),
             VectorsConfig::Single(_) => None,
             VectorsConfig::Multi(map) => map.get_mut(name),
         }

@@ -65,19 +65,15 @@ impl<S: Send + Sync> FromRequestParts<S> for UpdateParams {
                         other => return Err(bad(format!("wait: {other:?} is not a boolean"))),
                     }
                 }
-                "ordering" => {
-                    if !matches!(value, "weak" | "medium" | "strong") {
-                        return Err(bad(format!(
-                            "ordering: {value:?} is not one of weak, medium, strong"
-                        )));
-                    }
+                "ordering" if !matches!(value, "weak" | "medium" | "strong") => {
+                    return Err(bad(format!(
+                        "ordering: {value:?} is not one of weak, medium, strong"
+                    )));
                 }
-                "timeout" => {
-                    if value.parse::<u64>().is_err() {
-                        return Err(bad(format!(
-                            "timeout: {value:?} is not a number of seconds"
-                        )));
-                    }
+                "timeout" if value.parse::<u64>().is_err() => {
+                    return Err(bad(format!(
+                        "timeout: {value:?} is not a number of seconds"
+                    )));
                 }
                 _ => {}
             }
