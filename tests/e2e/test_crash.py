@@ -31,8 +31,8 @@ ROUNDS = 20
 DIM = 64
 SEED = 20261125
 COLLECTION = "crash"
-MAX_BATCHES_PER_ROUND = 400  # bounds the verification work on a fast server
-VERIFY_CHUNK = 1000
+MAX_BATCHES_PER_ROUND = 1000  # bounds the verification work on a very fast server
+VERIFY_CHUNK = 2000
 
 
 class Writer(threading.Thread):
