@@ -66,6 +66,16 @@ impl StorageError {
     }
 }
 
+/// `.{what}-{nanos}-{n}`: unique within this process and across restarts.
+fn unique_hidden_name(what: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(".{what}-{nanos}-{n}")
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
     move |source| StorageError::Io {
         path: path.to_path_buf(),
@@ -151,7 +161,8 @@ impl Storage {
             return Err(StorageError::AliasExists(name.to_string()));
         }
         let parent = self.dir.join("collections");
-        let tmp = parent.join(format!(".creating-{name}"));
+        // Hidden and short: a name may already use the whole 255-byte limit.
+        let tmp = parent.join(unique_hidden_name("creating"));
         let dir = parent.join(name);
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -180,7 +191,7 @@ impl Storage {
         let removed = self.aliases.write().remove_collection(&self.dir, name)?;
         collection.close();
         let parent = self.dir.join("collections");
-        let doomed = parent.join(format!(".deleting-{name}"));
+        let doomed = parent.join(unique_hidden_name("deleting"));
         std::fs::rename(collection.dir(), &doomed).map_err(io_err(&doomed))?;
         drop(collection);
         std::fs::remove_dir_all(&doomed).map_err(io_err(&doomed))?;

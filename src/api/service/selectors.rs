@@ -1,6 +1,7 @@
 //! `with_payload` / `with_vector` selectors and the point shapes they shape.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::ApiError;
 use crate::collection::{config::VectorsConfig, StoredPoint};
@@ -74,48 +75,68 @@ impl WithPayload {
     }
 }
 
-/// Copies the value at `path` from `source` into `out` at the same place.
-/// Key-only paths (`a.b.c`) copy exactly that sub-value; a path through an
-/// array copies its whole top-level key.
+/// Copies the value at `path` from `source` into `out` at the same place,
+/// keeping the shape around it: `a.b` gives `{"a": {"b": ..}}`, and
+/// `items[].sku` gives `{"items": [{"sku": ..}, ..]}`. Several paths into
+/// the same object or array merge element by element.
 fn copy_path(source: &Payload, path: &JsonPath, out: &mut Payload) {
     let Some(top) = source.get(path.head()) else {
         return;
     };
-    let keys: Option<Vec<&str>> = path
-        .steps()
-        .iter()
-        .map(|s| match s {
-            PathStep::Key(k) => Some(k.as_str()),
-            PathStep::Index(_) | PathStep::EachElement => None,
-        })
-        .collect();
-    let Some(keys) = keys else {
-        out.insert(path.head().to_string(), top.clone());
+    let Some(projected) = project(top, path.steps()) else {
         return;
     };
-    let mut value = top;
-    for key in &keys {
-        match value.get(*key) {
-            Some(v) => value = v,
-            None => return,
+    match out.get_mut(path.head()) {
+        Some(existing) => merge_values(existing, projected),
+        None => {
+            out.insert(path.head().to_string(), projected);
         }
     }
-    // Rebuild the chain of objects down to the copied value.
-    let mut slot = out
-        .entry(path.head().to_string())
-        .or_insert_with(|| serde_json::Value::Object(Default::default()));
-    for key in &keys {
-        if !slot.is_object() {
-            *slot = serde_json::Value::Object(Default::default());
+}
+
+/// The part of `value` reached by `steps`, in its original nesting.
+fn project(value: &Value, steps: &[PathStep]) -> Option<Value> {
+    let Some((step, rest)) = steps.split_first() else {
+        return Some(value.clone());
+    };
+    match step {
+        PathStep::Key(key) => {
+            let inner = project(value.as_object()?.get(key)?, rest)?;
+            Some(Value::Object([(key.clone(), inner)].into_iter().collect()))
         }
-        let Some(map) = slot.as_object_mut() else {
-            return;
-        };
-        slot = map
-            .entry(key.to_string())
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        PathStep::EachElement => Some(Value::Array(
+            value
+                .as_array()?
+                .iter()
+                .filter_map(|v| project(v, rest))
+                .collect(),
+        )),
+        PathStep::Index(i) => Some(Value::Array(vec![project(
+            value.as_array()?.get(*i)?,
+            rest,
+        )?])),
     }
-    *slot = value.clone();
+}
+
+fn merge_values(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) => merge_values(existing, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (x, y) in a.iter_mut().zip(b) {
+                merge_values(x, y);
+            }
+        }
+        (slot, other) => *slot = other,
+    }
 }
 
 impl WithVector {
