@@ -1,5 +1,12 @@
 """Fixtures for the end-to-end tests: the server process and a qdrant-client on it.
 
+Run (from the repository root; `bash scripts/test-all.sh` does all of it):
+
+    python3 -m venv .venv && .venv/bin/pip install -r tests/e2e/requirements.txt
+    cargo build --release
+    VECFORGE_BIN=target/release/vecforge .venv/bin/python -m pytest -q tests/e2e
+    VECFORGE_E2E_TARGET=local .venv/bin/python -m pytest -q tests/e2e   # no server
+
 * `client` (session): a `QdrantClient` over REST on a VecForge server started
   for the session, or `QdrantClient(":memory:")` when
   `VECFORGE_E2E_TARGET=local` (see target.py).
