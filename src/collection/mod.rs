@@ -66,6 +66,8 @@ pub struct SearchRequest {
 #[derive(Debug, Clone)]
 pub struct StoredPoint {
     pub id: PointId,
+    /// The WAL operation that last changed the point.
+    pub version: u64,
     pub payload: Payload,
     pub vectors: NamedVectors,
 }
@@ -239,8 +241,10 @@ impl Collection {
         let segment = self.segment.read();
         ids.iter()
             .filter_map(|id| {
+                let version = segment.point_version(*id)?;
                 segment.retrieve(*id).map(|(payload, vectors)| StoredPoint {
                     id: *id,
+                    version,
                     payload: payload.clone(),
                     vectors,
                 })

@@ -43,8 +43,10 @@ impl UpdateWorker {
                 let mut segment = self.segment.write();
                 let mut job = Some(first);
                 while let Some(Job { seq, op, done }) = job {
-                    let result = op.apply(&mut segment);
+                    // The version is set first: records written while
+                    // applying carry it as the points' version.
                     segment.set_version(seq);
+                    let result = op.apply(&mut segment);
                     if let Err(e) = &result {
                         if done.is_none() {
                             tracing::warn!(collection = self.name, seq, error = %e, "update failed");
@@ -96,10 +98,10 @@ pub fn replay(wal: &Wal, segment: &mut Segment) -> Result<usize, CollectionError
                 reason: format!("WAL record {seq} does not decode: {e}"),
             })
         })?;
+        segment.set_version(seq);
         if let Err(e) = op.apply(segment) {
             tracing::warn!(seq, error = %e, "replayed operation failed, as it did originally");
         }
-        segment.set_version(seq);
         count += 1;
     }
     Ok(count)

@@ -76,6 +76,8 @@ pub enum SegmentError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoredPoint {
     pub id: PointId,
+    /// The WAL operation that last changed the point.
+    pub version: u64,
     pub score: f32,
 }
 
@@ -89,6 +91,8 @@ pub struct Segment {
     present: BTreeMap<String, Vec<bool>>,
     /// Per offset; empty for deleted points.
     payloads: Vec<Payload>,
+    /// Per offset: the WAL operation that last changed the point.
+    versions: Vec<u64>,
     log: Mutex<PointLogWriter>,
     /// The vector files as recorded in the meta file.
     stored: BTreeMap<String, StoredVector>,
@@ -150,6 +154,7 @@ impl Segment {
             vectors,
             present,
             payloads: Vec::new(),
+            versions: Vec::new(),
             log: Mutex::new(log),
             stored: meta.vectors.clone(),
             version: meta.version,
@@ -170,6 +175,7 @@ impl Segment {
                 }
                 self.ids.insert(id, offset);
                 self.payloads.push(Payload::new());
+                self.versions.push(0);
                 for flags in self.present.values_mut() {
                     flags.push(false);
                 }
@@ -181,12 +187,24 @@ impl Segment {
                     *p = Payload::new();
                 }
             }
-            PointLogRecord::Payload { offset, payload } => {
+            PointLogRecord::Payload {
+                offset,
+                payload,
+                version,
+            } => {
                 if let Some(p) = self.payloads.get_mut(offset as usize) {
                     *p = payload;
+                    self.versions[offset as usize] = version;
                 }
             }
-            PointLogRecord::Vectors { offset, present } => {
+            PointLogRecord::Vectors {
+                offset,
+                present,
+                version,
+            } => {
+                if let Some(v) = self.versions.get_mut(offset as usize) {
+                    *v = version;
+                }
                 for (name, flags) in &mut self.present {
                     if let Some(flag) = flags.get_mut(offset as usize) {
                         *flag = present.contains(name);
@@ -275,11 +293,13 @@ impl Segment {
         self.record(PointLogRecord::Vectors {
             offset: offset.0,
             present: names,
+            version: self.version,
         })?;
         if !payload.is_empty() || !self.payloads[offset.index()].is_empty() {
             self.record(PointLogRecord::Payload {
                 offset: offset.0,
                 payload,
+                version: self.version,
             })?;
         }
         Ok(())
@@ -324,6 +344,7 @@ impl Segment {
             self.record(PointLogRecord::Payload {
                 offset: offset.0,
                 payload,
+                version: self.version,
             })?;
         }
         Ok(true)
@@ -349,6 +370,7 @@ impl Segment {
         self.record(PointLogRecord::Vectors {
             offset: offset.0,
             present: names,
+            version: self.version,
         })?;
         Ok(true)
     }
@@ -366,6 +388,7 @@ impl Segment {
         self.record(PointLogRecord::Vectors {
             offset: offset.0,
             present: kept,
+            version: self.version,
         })?;
         Ok(true)
     }
@@ -384,6 +407,13 @@ impl Segment {
             id,
             offset,
         }
+    }
+
+    /// The WAL operation that last changed a live point.
+    pub fn point_version(&self, id: PointId) -> Option<u64> {
+        self.ids
+            .offset(id)
+            .map(|offset| self.versions[offset.index()])
     }
 
     /// A live point's payload and vectors.
@@ -459,9 +489,12 @@ impl Segment {
         Ok(found
             .into_iter()
             .filter_map(|s| {
-                self.ids
-                    .id(s.offset)
-                    .map(|id| ScoredPoint { id, score: s.score })
+                let version = self.versions[s.offset.index()];
+                self.ids.id(s.offset).map(|id| ScoredPoint {
+                    id,
+                    version,
+                    score: s.score,
+                })
             })
             .collect())
     }

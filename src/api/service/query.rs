@@ -288,7 +288,7 @@ fn run(collection: &Collection, plan: Plan) -> Result<Vec<ScoredPointResponse>, 
             let point = stored.get(i).filter(|s| s.id == p.id);
             ScoredPointResponse {
                 id: p.id,
-                version: 0,
+                version: p.version,
                 score: p.score,
                 payload: point.and_then(|s| plan.with_payload.select(&s.payload)),
                 vector: point

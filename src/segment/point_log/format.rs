@@ -25,10 +25,20 @@ pub enum PointLogRecord {
     Insert { id: PointId, offset: u32 },
     /// The point at `offset` is gone; the offset is never reused.
     Delete { offset: u32 },
-    /// The full payload of the point at `offset` is now `payload`.
-    Payload { offset: u32, payload: Payload },
-    /// The point at `offset` now carries exactly these named vectors.
-    Vectors { offset: u32, present: Vec<String> },
+    /// The full payload of the point at `offset` is now `payload`, as
+    /// written by WAL operation `version`.
+    Payload {
+        offset: u32,
+        payload: Payload,
+        version: u64,
+    },
+    /// The point at `offset` now carries exactly these named vectors, as
+    /// written by WAL operation `version`.
+    Vectors {
+        offset: u32,
+        present: Vec<String>,
+        version: u64,
+    },
 }
 
 pub fn encode(record: &PointLogRecord) -> Vec<u8> {

@@ -87,10 +87,15 @@ mod tests {
                 id: PointId::Uuid(uuid::Uuid::from_u128(9)),
                 offset: 1,
             },
-            PointLogRecord::Payload { offset: 0, payload },
+            PointLogRecord::Payload {
+                offset: 0,
+                payload,
+                version: 3,
+            },
             PointLogRecord::Vectors {
                 offset: 1,
                 present: vec!["".into(), "image".into()],
+                version: 4,
             },
             PointLogRecord::Delete { offset: 0 },
         ];
