@@ -12,14 +12,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use vecforge::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig,
-    WalConfig,
-};
+use vecforge::api::service::CollectionDefaults;
+use vecforge::collection::config::{CollectionConfig, VectorParams, VectorsConfig};
 use vecforge::collection::operations::{PointInsert, UpdateOperation};
 use vecforge::collection::{Collection, SearchRequest};
 use vecforge::index::distance::Distance;
 use vecforge::segment::point_id::PointId;
+use vecforge::settings::Settings;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pydocs-minilm")
@@ -59,47 +58,16 @@ fn read_f16_npy(path: &Path) -> (usize, usize, Vec<f32>) {
 }
 
 fn config(dim: usize) -> CollectionConfig {
-    CollectionConfig {
-        params: CollectionParams {
-            vectors: VectorsConfig::Single(Box::new(VectorParams {
-                size: dim as u64,
-                distance: Distance::Cosine,
-                hnsw_config: None,
-                quantization_config: None,
-                on_disk: None,
-                datatype: None,
-                multivector_config: None,
-            })),
-            shard_number: 1,
-            replication_factor: 1,
-            write_consistency_factor: 1,
-            on_disk_payload: true,
-        },
-        hnsw_config: HnswConfig {
-            m: 16,
-            ef_construct: 100,
-            full_scan_threshold: 10000,
-            max_indexing_threads: 0,
-            on_disk: None,
-            payload_m: None,
-        },
-        optimizer_config: OptimizersConfig {
-            deleted_threshold: 0.2,
-            vacuum_min_vector_number: 1000,
-            default_segment_number: 0,
-            max_segment_size: None,
-            memmap_threshold: None,
-            indexing_threshold: Some(10000),
-            flush_interval_sec: 5,
-            max_optimization_threads: None,
-        },
-        wal_config: WalConfig {
-            wal_capacity_mb: 32,
-            wal_segments_ahead: 0,
-        },
+    let vectors = VectorsConfig::Single(Box::new(VectorParams {
+        size: dim as u64,
+        distance: Distance::Cosine,
+        hnsw_config: None,
         quantization_config: None,
-        metadata: None,
-    }
+        on_disk: None,
+        datatype: None,
+        multivector_config: None,
+    }));
+    CollectionDefaults::from_settings(&Settings::default()).collection_config(vectors)
 }
 
 fn python() -> PathBuf {

@@ -10,7 +10,6 @@ use tracing_subscriber::EnvFilter;
 
 use vecforge::api::rest::{self, ApiKeys, RestOptions};
 use vecforge::api::service::{CollectionDefaults, Service};
-use vecforge::collection::config::{HnswConfig, OptimizersConfig, WalConfig};
 use vecforge::settings::Settings;
 use vecforge::storage::Storage;
 
@@ -42,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     tracing::info!(path = %settings.storage.storage_path.display(), "storage ready");
     let service = Service {
         storage: storage.clone(),
-        defaults: Arc::new(collection_defaults(&settings)),
+        defaults: Arc::new(CollectionDefaults::from_settings(&settings)),
     };
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -119,34 +118,4 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Collection defaults from `storage.hnsw_index`, `storage.optimizers` and
-/// `storage.wal` (thresholds stay in kilobytes, as in Qdrant).
-fn collection_defaults(settings: &Settings) -> CollectionDefaults {
-    let s = &settings.storage;
-    CollectionDefaults {
-        hnsw: HnswConfig {
-            m: s.hnsw_index.m,
-            ef_construct: s.hnsw_index.ef_construct,
-            full_scan_threshold: s.hnsw_index.full_scan_threshold_kb,
-            max_indexing_threads: s.hnsw_index.max_indexing_threads,
-            on_disk: Some(s.hnsw_index.on_disk),
-            payload_m: s.hnsw_index.payload_m,
-        },
-        optimizers: OptimizersConfig {
-            deleted_threshold: s.optimizers.deleted_threshold,
-            vacuum_min_vector_number: s.optimizers.vacuum_min_vector_number,
-            default_segment_number: s.optimizers.default_segment_number,
-            max_segment_size: s.optimizers.max_segment_size_kb,
-            memmap_threshold: s.optimizers.memmap_threshold_kb,
-            indexing_threshold: Some(s.optimizers.indexing_threshold_kb),
-            flush_interval_sec: s.optimizers.flush_interval_sec,
-            max_optimization_threads: s.optimizers.max_optimization_threads,
-        },
-        wal: WalConfig {
-            wal_capacity_mb: s.wal.wal_capacity_mb,
-            wal_segments_ahead: s.wal.wal_segments_ahead,
-        },
-    }
 }

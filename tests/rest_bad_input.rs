@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use vecforge::api::rest::{self, ApiKeys, RestOptions};
-use vecforge::api::service::{CollectionDefaults, Service};
+use vecforge::api::service::Service;
 use vecforge::storage::Storage;
 
 struct Fixture {
@@ -24,17 +24,7 @@ struct Fixture {
 fn fixture_with(max_request_size_bytes: usize, api_keys: ApiKeys) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let storage = Arc::new(Storage::open(dir.path()).expect("open storage"));
-    let base = common::collection_config(vecforge::collection::config::VectorsConfig::Single(
-        Box::new(common::vector_params(
-            3,
-            vecforge::index::distance::Distance::Dot,
-        )),
-    ));
-    let defaults = CollectionDefaults {
-        hnsw: base.hnsw_config,
-        optimizers: base.optimizer_config,
-        wal: base.wal_config,
-    };
+    let defaults = common::defaults();
     let service = Service {
         storage,
         defaults: Arc::new(defaults),

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use vecforge::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig,
-    WalConfig,
-};
+use vecforge::api::service::CollectionDefaults;
+use vecforge::collection::config::{CollectionConfig, VectorParams, VectorsConfig};
 use vecforge::index::distance::Distance;
+use vecforge::settings::Settings;
 
 pub fn vector_params(size: u64, distance: Distance) -> VectorParams {
     VectorParams {
@@ -22,40 +21,18 @@ pub fn vector_params(size: u64, distance: Distance) -> VectorParams {
     }
 }
 
+/// The built-in collection defaults.
+pub fn defaults() -> CollectionDefaults {
+    CollectionDefaults::from_settings(&Settings::default())
+}
+
+/// A config with the built-in defaults, flushing every second and rotating
+/// the WAL every MiB so that tests cross those paths.
 pub fn collection_config(vectors: VectorsConfig) -> CollectionConfig {
-    CollectionConfig {
-        params: CollectionParams {
-            vectors,
-            shard_number: 1,
-            replication_factor: 1,
-            write_consistency_factor: 1,
-            on_disk_payload: true,
-        },
-        hnsw_config: HnswConfig {
-            m: 16,
-            ef_construct: 100,
-            full_scan_threshold: 10000,
-            max_indexing_threads: 0,
-            on_disk: None,
-            payload_m: None,
-        },
-        optimizer_config: OptimizersConfig {
-            deleted_threshold: 0.2,
-            vacuum_min_vector_number: 1000,
-            default_segment_number: 0,
-            max_segment_size: None,
-            memmap_threshold: None,
-            indexing_threshold: Some(10000),
-            flush_interval_sec: 1,
-            max_optimization_threads: None,
-        },
-        wal_config: WalConfig {
-            wal_capacity_mb: 1,
-            wal_segments_ahead: 0,
-        },
-        quantization_config: None,
-        metadata: None,
-    }
+    let mut config = defaults().collection_config(vectors);
+    config.optimizer_config.flush_interval_sec = 1;
+    config.wal_config.wal_capacity_mb = 1;
+    config
 }
 
 pub fn named(map: &[(&str, u64, Distance)]) -> VectorsConfig {

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Service};
 use crate::collection::config::{
-    CollectionConfig, CollectionParams, HnswConfig, HnswConfigDiff, OptimizersConfigDiff,
-    VectorsConfig, WalConfigDiff,
+    CollectionConfig, HnswConfig, HnswConfigDiff, OptimizersConfigDiff, VectorsConfig,
+    WalConfigDiff,
 };
 use crate::collection::Collection;
 use crate::storage::AliasOperation;
@@ -167,43 +167,34 @@ impl Service {
         check_positive("shard_number", req.shard_number)?;
         check_positive("replication_factor", req.replication_factor)?;
         check_positive("write_consistency_factor", req.write_consistency_factor)?;
-        let defaults = &self.defaults;
-        let mut hnsw_config = defaults.hnsw.clone();
+        let mut config = self.defaults.collection_config(vectors);
         if let Some(diff) = &req.hnsw_config {
-            hnsw_config.apply(diff);
+            config.hnsw_config.apply(diff);
         }
-        check_hnsw("hnsw_config", &hnsw_config)?;
-        let mut optimizer_config = defaults.optimizers.clone();
+        check_hnsw("hnsw_config", &config.hnsw_config)?;
         if let Some(diff) = &req.optimizers_config {
-            optimizer_config.apply(diff);
+            config.optimizer_config.apply(diff);
         }
-        optimizer_config
+        config
+            .optimizer_config
             .validate()
             .map_err(|(f, m)| ApiError::validation(f, m))?;
-        let mut wal_config = defaults.wal.clone();
         if let Some(diff) = &req.wal_config {
-            wal_config.apply(diff);
+            config.wal_config.apply(diff);
         }
-        if wal_config.wal_capacity_mb == 0 {
+        if config.wal_config.wal_capacity_mb == 0 {
             return Err(ApiError::validation(
                 "wal_config.wal_capacity_mb",
                 "must be at least 1",
             ));
         }
-        let config = CollectionConfig {
-            params: CollectionParams {
-                vectors,
-                shard_number: req.shard_number.unwrap_or(1),
-                replication_factor: req.replication_factor.unwrap_or(1),
-                write_consistency_factor: req.write_consistency_factor.unwrap_or(1),
-                on_disk_payload: req.on_disk_payload.unwrap_or(true),
-            },
-            hnsw_config,
-            optimizer_config,
-            wal_config,
-            quantization_config: req.quantization_config.filter(|v| !v.is_null()),
-            metadata: req.metadata,
-        };
+        let params = &mut config.params;
+        params.shard_number = req.shard_number.unwrap_or(1);
+        params.replication_factor = req.replication_factor.unwrap_or(1);
+        params.write_consistency_factor = req.write_consistency_factor.unwrap_or(1);
+        params.on_disk_payload = req.on_disk_payload.unwrap_or(true);
+        config.quantization_config = req.quantization_config.filter(|v| !v.is_null());
+        config.metadata = req.metadata;
         self.storage.create_collection(name, config)?;
         Ok(true)
     }

@@ -13,7 +13,10 @@ pub mod selectors;
 
 use std::sync::Arc;
 
-use crate::collection::config::{HnswConfig, OptimizersConfig, WalConfig};
+use crate::collection::config::{
+    CollectionConfig, CollectionParams, HnswConfig, OptimizersConfig, VectorsConfig, WalConfig,
+};
+use crate::settings::Settings;
 use crate::storage::Storage;
 pub use error::ApiError;
 
@@ -23,6 +26,56 @@ pub struct CollectionDefaults {
     pub hnsw: HnswConfig,
     pub optimizers: OptimizersConfig,
     pub wal: WalConfig,
+}
+
+impl CollectionDefaults {
+    /// From `storage.hnsw_index`, `storage.optimizers` and `storage.wal`
+    /// (thresholds stay in kilobytes, as in Qdrant).
+    pub fn from_settings(settings: &Settings) -> CollectionDefaults {
+        let s = &settings.storage;
+        CollectionDefaults {
+            hnsw: HnswConfig {
+                m: s.hnsw_index.m,
+                ef_construct: s.hnsw_index.ef_construct,
+                full_scan_threshold: s.hnsw_index.full_scan_threshold_kb,
+                max_indexing_threads: s.hnsw_index.max_indexing_threads,
+                on_disk: Some(s.hnsw_index.on_disk),
+                payload_m: s.hnsw_index.payload_m,
+            },
+            optimizers: OptimizersConfig {
+                deleted_threshold: s.optimizers.deleted_threshold,
+                vacuum_min_vector_number: s.optimizers.vacuum_min_vector_number,
+                default_segment_number: s.optimizers.default_segment_number,
+                max_segment_size: s.optimizers.max_segment_size_kb,
+                memmap_threshold: s.optimizers.memmap_threshold_kb,
+                indexing_threshold: Some(s.optimizers.indexing_threshold_kb),
+                flush_interval_sec: s.optimizers.flush_interval_sec,
+                max_optimization_threads: s.optimizers.max_optimization_threads,
+            },
+            wal: WalConfig {
+                wal_capacity_mb: s.wal.wal_capacity_mb,
+                wal_segments_ahead: s.wal.wal_segments_ahead,
+            },
+        }
+    }
+
+    /// A collection config with these defaults and single-shard params.
+    pub fn collection_config(&self, vectors: VectorsConfig) -> CollectionConfig {
+        CollectionConfig {
+            params: CollectionParams {
+                vectors,
+                shard_number: 1,
+                replication_factor: 1,
+                write_consistency_factor: 1,
+                on_disk_payload: true,
+            },
+            hnsw_config: self.hnsw.clone(),
+            optimizer_config: self.optimizers.clone(),
+            wal_config: self.wal.clone(),
+            quantization_config: None,
+            metadata: None,
+        }
+    }
 }
 
 /// Shared state behind every transport.
