@@ -12,6 +12,8 @@
 
 #![deny(unsafe_code)]
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(test)]
 mod reference;
 pub mod simd;
