@@ -27,6 +27,16 @@ pub use auth::ApiKeys;
 use extract::{Body, UpdateParams};
 use response::respond;
 
+/// A handler for one [`UpdateKind`]: all single update endpoints share
+/// [`update`] and differ only in the kind.
+macro_rules! update_handler {
+    ($kind:expr) => {
+        |State(s): State<Service>, Path(name): Path<String>, p: UpdateParams, body: Body| {
+            update(s, name, $kind, p, body)
+        }
+    };
+}
+
 /// Transport options.
 #[derive(Debug, Clone)]
 pub struct RestOptions {
@@ -66,25 +76,35 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
         )
         .route("/collections/{name}/exists", get(collection_exists))
         .route("/collections/{name}/aliases", get(collection_aliases))
-        .route("/collections/{name}/points", put(upsert).post(retrieve))
+        .route(
+            "/collections/{name}/points",
+            put(update_handler!(UpdateKind::Upsert)).post(retrieve),
+        )
         .route("/collections/{name}/points/{id}", get(get_point))
-        .route("/collections/{name}/points/delete", post(delete_points))
+        .route(
+            "/collections/{name}/points/delete",
+            post(update_handler!(UpdateKind::Delete)),
+        )
         .route(
             "/collections/{name}/points/payload",
-            post(set_payload).put(overwrite_payload),
+            post(update_handler!(UpdateKind::SetPayload))
+                .put(update_handler!(UpdateKind::OverwritePayload)),
         )
         .route(
             "/collections/{name}/points/payload/delete",
-            post(delete_payload),
+            post(update_handler!(UpdateKind::DeletePayload)),
         )
         .route(
             "/collections/{name}/points/payload/clear",
-            post(clear_payload),
+            post(update_handler!(UpdateKind::ClearPayload)),
         )
-        .route("/collections/{name}/points/vectors", put(update_vectors))
+        .route(
+            "/collections/{name}/points/vectors",
+            put(update_handler!(UpdateKind::UpdateVectors)),
+        )
         .route(
             "/collections/{name}/points/vectors/delete",
-            post(delete_vectors),
+            post(update_handler!(UpdateKind::DeleteVectors)),
         )
         .route("/collections/{name}/points/batch", post(batch_update))
         .route("/collections/{name}/points/scroll", post(scroll))
@@ -189,78 +209,6 @@ async fn update(
         s.update_points(&name, kind, &body.0, params.wait)
     })
     .await
-}
-
-async fn upsert(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::Upsert, p, body).await
-}
-
-async fn delete_points(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::Delete, p, body).await
-}
-
-async fn set_payload(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::SetPayload, p, body).await
-}
-
-async fn overwrite_payload(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::OverwritePayload, p, body).await
-}
-
-async fn delete_payload(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::DeletePayload, p, body).await
-}
-
-async fn clear_payload(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::ClearPayload, p, body).await
-}
-
-async fn update_vectors(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::UpdateVectors, p, body).await
-}
-
-async fn delete_vectors(
-    State(s): State<Service>,
-    Path(name): Path<String>,
-    p: UpdateParams,
-    body: Body,
-) -> Response {
-    update(s, name, UpdateKind::DeleteVectors, p, body).await
 }
 
 async fn batch_update(
