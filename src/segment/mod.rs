@@ -24,6 +24,9 @@ pub mod point_id;
 pub mod point_log;
 pub mod vector_storage;
 
+#[cfg(test)]
+mod index_tests;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
