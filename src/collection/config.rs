@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::index::distance::Distance;
+use crate::segment::payload_index::FieldSchema;
 use crate::segment::VectorSpec;
 
 /// Largest vector dimension a collection accepts.
@@ -333,6 +334,13 @@ pub struct CollectionConfig {
     pub quantization_config: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Payload indexes by field name, as applied in WAL order. Only the
+    /// schema is persisted; segments rebuild the contents when they open.
+    /// Skipped when empty so that configs written before payload indexes
+    /// existed, and the collection info of unindexed collections, are
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub payload_schema: BTreeMap<String, FieldSchema>,
 }
 
 pub const CONFIG_FILE: &str = "config.json";

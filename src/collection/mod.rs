@@ -19,6 +19,7 @@ pub mod error;
 pub mod operations;
 mod update_worker;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::segment::filter::Filter;
 use crate::segment::payload::Payload;
+use crate::segment::payload_index::{FieldSchema, IndexInfo};
 use crate::segment::point_id::PointId;
 use crate::segment::{NamedVectors, ScoredPoint, Segment};
 use crate::wal::{Wal, WalOptions};
@@ -117,6 +119,17 @@ impl Collection {
             },
         )?;
         let mut segment = Segment::open(&dir.join(SEGMENT_DIR), &config.params.vectors.specs())?;
+        // Index contents are not persisted: rebuild them from the payloads,
+        // before the WAL replay, which then keeps them up to date.
+        for (field_name, schema) in &config.payload_schema {
+            let path = field_name.parse().map_err(|e| {
+                CollectionError::Segment(crate::segment::SegmentError::Corrupted {
+                    path: dir.join(config::CONFIG_FILE),
+                    reason: format!("payload index {field_name:?}: {e}"),
+                })
+            })?;
+            segment.create_index(field_name, path, schema.clone());
+        }
         let replayed = update_worker::replay(&wal, &mut segment)?;
         if replayed > 0 {
             tracing::info!(
@@ -124,6 +137,18 @@ impl Collection {
                 operations = replayed,
                 "replayed write-ahead log"
             );
+        }
+        // The config is written just after the WAL append of an index
+        // operation; a crash in between leaves the replayed segment ahead of
+        // it, so the segment's schema wins.
+        let mut config = config;
+        let applied = segment_schema(&segment);
+        if applied != config.payload_schema {
+            config.payload_schema = applied;
+            config.store(dir).map_err(|source| CollectionError::Io {
+                path: dir.join(config::CONFIG_FILE),
+                source,
+            })?;
         }
         let wal = Arc::new(wal);
         let segment = Arc::new(RwLock::new(segment));
@@ -182,6 +207,31 @@ impl Collection {
         Ok(())
     }
 
+    /// Persists the payload schema change an index operation makes.
+    fn record_schema(&self, op: &UpdateOperation) -> Result<(), CollectionError> {
+        match op {
+            UpdateOperation::CreateFieldIndex {
+                field_name,
+                field_schema,
+            } => self.update_config(|config| {
+                config
+                    .payload_schema
+                    .insert(field_name.clone(), field_schema.clone());
+                Ok(())
+            }),
+            UpdateOperation::DeleteFieldIndex { field_name } => self.update_config(|config| {
+                config.payload_schema.remove(field_name);
+                Ok(())
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Payload indexes with their indexed point counts, by field name.
+    pub fn payload_indexes(&self) -> Vec<IndexInfo> {
+        self.segment.read().index_info()
+    }
+
     /// Validates `op`, logs it and queues it; see the module docs for `wait`.
     pub fn update(
         &self,
@@ -204,6 +254,8 @@ impl Collection {
                 .as_ref()
                 .ok_or_else(|| CollectionError::Closed(self.name.clone()))?;
             let seq = self.wal.append(&record)?;
+            // Still under the submit lock, so config writes follow WAL order.
+            self.record_schema(&op)?;
             queue
                 .send(Job {
                     seq,
@@ -330,6 +382,15 @@ impl Drop for Collection {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// The schema of every index the segment has, by field name.
+fn segment_schema(segment: &Segment) -> BTreeMap<String, FieldSchema> {
+    segment
+        .index_info()
+        .into_iter()
+        .map(|info| (info.field_name, info.schema))
+        .collect()
 }
 
 pub fn display_name(vector_name: &str) -> &str {

@@ -341,6 +341,6 @@ fn info(collection: &Collection) -> CollectionInfoResponse {
         points_count: points,
         segments_count: collection.segments_count(),
         config: collection.config(),
-        payload_schema: serde_json::Map::new(),
+        payload_schema: super::payload_index::payload_schema(collection),
     }
 }
