@@ -255,7 +255,12 @@ impl Collection {
                 .ok_or_else(|| CollectionError::Closed(self.name.clone()))?;
             let seq = self.wal.append(&record)?;
             // Still under the submit lock, so config writes follow WAL order.
-            self.record_schema(&op)?;
+            // The operation is in the WAL and will be applied whatever
+            // happens here; a failed config write is repaired on the next
+            // open, which takes the schema from the replayed segment.
+            if let Err(e) = self.record_schema(&op) {
+                tracing::error!(collection = self.name, seq, error = %e, "storing the payload schema failed");
+            }
             queue
                 .send(Job {
                     seq,
