@@ -290,7 +290,7 @@ async fn restart_keeps_the_schema_and_rebuilds_counts() {
             )
             .await;
         }
-        // Not flushed yet when the server stops: replay must redo this.
+        // Changes after the index was created must reach it after restart.
         ok(
             &app,
             Method::PUT,

@@ -334,8 +334,9 @@ pub struct CollectionConfig {
     pub quantization_config: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Payload indexes by field name, as applied in WAL order. Only the
-    /// schema is persisted; segments rebuild the contents when they open.
+    /// Payload indexes by field name: a mirror of the segment's (which
+    /// persists them in its meta file and rebuilds their contents on open),
+    /// written when an index operation is logged and repaired on open.
     /// Skipped when empty so that configs written before payload indexes
     /// existed, and the collection info of unindexed collections, are
     /// unchanged.

@@ -119,17 +119,6 @@ impl Collection {
             },
         )?;
         let mut segment = Segment::open(&dir.join(SEGMENT_DIR), &config.params.vectors.specs())?;
-        // Index contents are not persisted: rebuild them from the payloads,
-        // before the WAL replay, which then keeps them up to date.
-        for (field_name, schema) in &config.payload_schema {
-            let path = field_name.parse().map_err(|e| {
-                CollectionError::Segment(crate::segment::SegmentError::Corrupted {
-                    path: dir.join(config::CONFIG_FILE),
-                    reason: format!("payload index {field_name:?}: {e}"),
-                })
-            })?;
-            segment.create_index(field_name, path, schema.clone());
-        }
         let replayed = update_worker::replay(&wal, &mut segment)?;
         if replayed > 0 {
             tracing::info!(
@@ -138,9 +127,10 @@ impl Collection {
                 "replayed write-ahead log"
             );
         }
-        // The config is written just after the WAL append of an index
-        // operation; a crash in between leaves the replayed segment ahead of
-        // it, so the segment's schema wins.
+        // The segment (its meta file plus the WAL replay) is the authority
+        // on payload indexes; the config mirrors it. The config is written
+        // just after the WAL append of an index operation, so a crash or a
+        // failed write in between leaves it behind: repair it here.
         let mut config = config;
         let applied = segment_schema(&segment);
         if applied != config.payload_schema {

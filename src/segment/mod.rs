@@ -137,6 +137,7 @@ impl Segment {
                     version: 0,
                     log_len: 0,
                     vectors,
+                    payload_indexes: BTreeMap::new(),
                 };
                 meta.store(dir)?;
                 meta
@@ -170,6 +171,14 @@ impl Segment {
         };
         for record in records {
             segment.replay(record);
+        }
+        // Index contents are not stored: rebuild them from the payloads.
+        for (field_name, schema) in meta.payload_indexes {
+            let path = field_name.parse().map_err(|e| SegmentError::Corrupted {
+                path: dir.join(meta::META_FILE),
+                reason: format!("payload index {field_name:?}: {e}"),
+            })?;
+            segment.create_index(&field_name, path, schema);
         }
         Ok(segment)
     }
@@ -592,6 +601,7 @@ impl Segment {
             version: self.version,
             log_len,
             vectors,
+            payload_indexes: self.indexes.schemas(),
         }
         .store(&self.dir)
     }

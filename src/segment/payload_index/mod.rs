@@ -1,8 +1,9 @@
 //! Payload indexes: in-memory lookups from payload values to the offsets of
 //! the points holding them, one per indexed field.
 //!
-//! Durability: only the schema is persisted (in the collection config and in
-//! the WAL record that created the index). Index contents are rebuilt from
+//! Durability: only the schema is persisted: in the segment's `meta.json` at
+//! each flush, in the WAL record that created the index (replayed like any
+//! update), and mirrored in the collection config. Index contents are rebuilt from
 //! the segment's payloads, which are in memory anyway, when the segment
 //! opens, and from then on every payload change goes through
 //! [`PayloadIndexes::add`] / [`PayloadIndexes::remove`] from the segment's
@@ -221,6 +222,14 @@ impl PayloadIndexes {
             }
             field.points.remove(&offset);
         }
+    }
+
+    /// Every index's schema, by field name: what the segment persists.
+    pub fn schemas(&self) -> BTreeMap<String, FieldSchema> {
+        self.fields
+            .iter()
+            .map(|(name, f)| (name.clone(), f.schema.clone()))
+            .collect()
     }
 
     pub fn info(&self) -> Vec<IndexInfo> {
