@@ -34,6 +34,19 @@ fn point(id: u64, color: &str) -> PointInsert {
     }
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
 #[test]
 fn configs_without_payload_schema_load_and_stay_unchanged() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -49,9 +62,10 @@ fn configs_without_payload_schema_load_and_stay_unchanged() {
 }
 
 #[test]
-fn the_config_follows_the_segment_when_its_write_was_lost() {
+fn indexes_survive_a_crash_and_a_lost_config_write() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("c");
+    let crashed = dir.path().join("crashed");
     {
         let c = Collection::create(&path, "c", config()).expect("create");
         c.update(
@@ -77,12 +91,28 @@ fn the_config_follows_the_segment_when_its_write_was_lost() {
             true,
         )
         .expect("upsert");
+        // A copy taken now, before any flush, is what a crash leaves: the
+        // index exists only in the WAL. Lose its config write too.
+        copy_dir(&path, &crashed);
+        std::fs::write(crashed.join("config.json"), &before_index).expect("restore config");
         c.close();
         drop(c);
         // As if the config write after the WAL append had failed: the
-        // segment has the index, the config does not.
+        // flushed segment has the index, the config does not.
         std::fs::write(path.join("config.json"), before_index).expect("restore config");
     }
+    let c = Collection::open(&crashed, "crashed").expect("open crashed copy");
+    let infos = c.payload_indexes();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(
+        (infos[0].field_name.as_str(), infos[0].points),
+        ("color", 3)
+    );
+    assert!(CollectionConfig::load(&crashed)
+        .expect("load")
+        .payload_schema
+        .contains_key("color"));
+    drop(c);
     let c = Collection::open(&path, "c").expect("reopen");
     let infos = c.payload_indexes();
     assert_eq!(infos.len(), 1);
