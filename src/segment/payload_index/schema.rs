@@ -198,10 +198,8 @@ fn check_param(data_type: SchemaType, key: &str, value: &Value) -> Result<(), St
             _ => Err("expected true or false".into()),
         },
         (SchemaType::Text, "stopwords" | "stemmer") => Err("is not supported".into()),
-        (_, other) if data_type.ignored_params().contains(&other) => match other {
-            "memory" => Ok(()),
-            _ => want_bool(),
-        },
+        // Every other accepted member is a flag.
+        (_, other) if data_type.ignored_params().contains(&other) => want_bool(),
         (_, other) => Err(format!(
             "unknown parameter {other:?} for a {} index",
             serde_json::to_value(data_type)
