@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::index::distance::Distance;
+use crate::segment::payload_index::FieldSchema;
 use crate::segment::VectorSpec;
 
 /// Largest vector dimension a collection accepts.
@@ -333,6 +334,14 @@ pub struct CollectionConfig {
     pub quantization_config: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Payload indexes by field name: a mirror of the segment's (which
+    /// persists them in its meta file and rebuilds their contents on open),
+    /// written when an index operation is logged and repaired on open.
+    /// Skipped when empty so that configs written before payload indexes
+    /// existed, and the collection info of unindexed collections, are
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub payload_schema: BTreeMap<String, FieldSchema>,
 }
 
 pub const CONFIG_FILE: &str = "config.json";

@@ -19,6 +19,7 @@ pub mod error;
 pub mod operations;
 mod update_worker;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::segment::filter::Filter;
 use crate::segment::payload::Payload;
+use crate::segment::payload_index::{FieldSchema, IndexInfo};
 use crate::segment::point_id::PointId;
 use crate::segment::{NamedVectors, ScoredPoint, Segment};
 use crate::wal::{Wal, WalOptions};
@@ -125,6 +127,19 @@ impl Collection {
                 "replayed write-ahead log"
             );
         }
+        // The segment (its meta file plus the WAL replay) is the authority
+        // on payload indexes; the config mirrors it. The config is written
+        // just after the WAL append of an index operation, so a crash or a
+        // failed write in between leaves it behind: repair it here.
+        let mut config = config;
+        let applied = segment_schema(&segment);
+        if applied != config.payload_schema {
+            config.payload_schema = applied;
+            config.store(dir).map_err(|source| CollectionError::Io {
+                path: dir.join(config::CONFIG_FILE),
+                source,
+            })?;
+        }
         let wal = Arc::new(wal);
         let segment = Arc::new(RwLock::new(segment));
         let (tx, rx) = mpsc::channel();
@@ -182,6 +197,31 @@ impl Collection {
         Ok(())
     }
 
+    /// Persists the payload schema change an index operation makes.
+    fn record_schema(&self, op: &UpdateOperation) -> Result<(), CollectionError> {
+        match op {
+            UpdateOperation::CreateFieldIndex {
+                field_name,
+                field_schema,
+            } => self.update_config(|config| {
+                config
+                    .payload_schema
+                    .insert(field_name.clone(), field_schema.clone());
+                Ok(())
+            }),
+            UpdateOperation::DeleteFieldIndex { field_name } => self.update_config(|config| {
+                config.payload_schema.remove(field_name);
+                Ok(())
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Payload indexes with their indexed point counts, by field name.
+    pub fn payload_indexes(&self) -> Vec<IndexInfo> {
+        self.segment.read().index_info()
+    }
+
     /// Validates `op`, logs it and queues it; see the module docs for `wait`.
     pub fn update(
         &self,
@@ -204,6 +244,13 @@ impl Collection {
                 .as_ref()
                 .ok_or_else(|| CollectionError::Closed(self.name.clone()))?;
             let seq = self.wal.append(&record)?;
+            // Still under the submit lock, so config writes follow WAL order.
+            // The operation is in the WAL and will be applied whatever
+            // happens here; a failed config write is repaired on the next
+            // open, which takes the schema from the replayed segment.
+            if let Err(e) = self.record_schema(&op) {
+                tracing::error!(collection = self.name, seq, error = %e, "storing the payload schema failed");
+            }
             queue
                 .send(Job {
                     seq,
@@ -330,6 +377,15 @@ impl Drop for Collection {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// The schema of every index the segment has, by field name.
+fn segment_schema(segment: &Segment) -> BTreeMap<String, FieldSchema> {
+    segment
+        .index_info()
+        .into_iter()
+        .map(|info| (info.field_name, info.schema))
+        .collect()
 }
 
 pub fn display_name(vector_name: &str) -> &str {

@@ -14,6 +14,7 @@ use super::error::CollectionError;
 use crate::index::distance::Distance;
 use crate::segment::filter::{self, Filter, JsonPath};
 use crate::segment::payload::Payload;
+use crate::segment::payload_index::FieldSchema;
 use crate::segment::point_id::PointId;
 use crate::segment::{NamedVectors, Segment};
 
@@ -62,6 +63,15 @@ pub enum UpdateOperation {
     DeleteVectors {
         selector: PointsSelector,
         names: Vec<String>,
+    },
+    /// Creates a payload index; in the WAL so that it is ordered with point
+    /// updates and replayed after a crash like them.
+    CreateFieldIndex {
+        field_name: String,
+        field_schema: FieldSchema,
+    },
+    DeleteFieldIndex {
+        field_name: String,
     },
 }
 
@@ -119,6 +129,10 @@ impl UpdateOperation {
             UpdateOperation::Delete { selector }
             | UpdateOperation::OverwritePayload { selector, .. }
             | UpdateOperation::ClearPayload { selector } => validate_selector(selector)?,
+            UpdateOperation::CreateFieldIndex { field_name, .. }
+            | UpdateOperation::DeleteFieldIndex { field_name } => {
+                field_path(field_name)?;
+            }
         }
         Ok(())
     }
@@ -197,9 +211,24 @@ impl UpdateOperation {
                     segment.delete_vectors(id, names)?;
                 }
             }
+            UpdateOperation::CreateFieldIndex {
+                field_name,
+                field_schema,
+            } => segment.create_index(field_name, field_path(field_name)?, field_schema.clone()),
+            UpdateOperation::DeleteFieldIndex { field_name } => {
+                // Deleting an absent index succeeds, as in Qdrant.
+                segment.delete_index(field_name);
+            }
         }
         Ok(())
     }
+}
+
+/// A payload index's field name is a key path.
+fn field_path(field_name: &str) -> Result<JsonPath, CollectionError> {
+    field_name
+        .parse::<JsonPath>()
+        .map_err(|e| CollectionError::validation("field_name", e.to_string()))
 }
 
 fn prepare_vectors(

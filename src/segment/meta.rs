@@ -5,6 +5,10 @@
 //! write-ahead-log operation whose effects are durable (`version`) and how
 //! many bytes of the point log belong to that state (`log_len`). Everything
 //! after those marks is discarded on load and rebuilt by WAL replay.
+//!
+//! It also names the payload indexes of that state (`payload_indexes`, field
+//! name → schema, absent when there are none, so older meta files load
+//! unchanged); their contents are rebuilt from the payloads on load.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,6 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::payload_index::FieldSchema;
 use super::{SegmentError, VectorSpec};
 
 pub const META_FILE: &str = "meta.json";
@@ -27,6 +32,9 @@ pub struct SegmentMeta {
     pub log_len: u64,
     /// The named vectors and the file (under `vectors/`) each is stored in.
     pub vectors: BTreeMap<String, StoredVector>,
+    /// Payload indexes at `version`, by field name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub payload_indexes: BTreeMap<String, FieldSchema>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,9 +19,13 @@ pub mod filter;
 pub mod id_tracker;
 pub mod meta;
 pub mod payload;
+pub mod payload_index;
 pub mod point_id;
 pub mod point_log;
 pub mod vector_storage;
+
+#[cfg(test)]
+mod index_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,10 +35,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::distance::Distance;
 use crate::index::exact::exact_top_k;
-use filter::{Filter, PointView};
+use filter::{Filter, JsonPath, PointView};
 use id_tracker::IdTracker;
 use meta::{SegmentMeta, StoredVector};
 use payload::Payload;
+use payload_index::{FieldSchema, IndexInfo, PayloadIndexes, Tokenizer};
 use point_id::{PointId, PointOffset};
 use point_log::{PointLogRecord, PointLogWriter};
 use vector_storage::VectorStorage;
@@ -93,6 +98,9 @@ pub struct Segment {
     payloads: Vec<Payload>,
     /// Per offset: the WAL operation that last changed the point.
     versions: Vec<u64>,
+    /// Derived from `payloads`, kept in step by [`Segment::replay`]; see
+    /// `payload_index` for why only their schema is persisted.
+    indexes: PayloadIndexes,
     log: Mutex<PointLogWriter>,
     /// The vector files as recorded in the meta file.
     stored: BTreeMap<String, StoredVector>,
@@ -129,6 +137,7 @@ impl Segment {
                     version: 0,
                     log_len: 0,
                     vectors,
+                    payload_indexes: BTreeMap::new(),
                 };
                 meta.store(dir)?;
                 meta
@@ -155,12 +164,21 @@ impl Segment {
             present,
             payloads: Vec::new(),
             versions: Vec::new(),
+            indexes: PayloadIndexes::default(),
             log: Mutex::new(log),
             stored: meta.vectors.clone(),
             version: meta.version,
         };
         for record in records {
             segment.replay(record);
+        }
+        // Index contents are not stored: rebuild them from the payloads.
+        for (field_name, schema) in meta.payload_indexes {
+            let path = field_name.parse().map_err(|e| SegmentError::Corrupted {
+                path: dir.join(meta::META_FILE),
+                reason: format!("payload index {field_name:?}: {e}"),
+            })?;
+            segment.create_index(&field_name, path, schema);
         }
         Ok(segment)
     }
@@ -171,7 +189,7 @@ impl Segment {
             PointLogRecord::Insert { id, offset } => {
                 let offset = PointOffset(offset);
                 if let Some(old) = self.ids.offset(id) {
-                    self.payloads[old.index()] = Payload::new();
+                    self.clear_payload(old);
                 }
                 self.ids.insert(id, offset);
                 self.payloads.push(Payload::new());
@@ -183,18 +201,19 @@ impl Segment {
             PointLogRecord::Delete { offset } => {
                 let offset = PointOffset(offset);
                 self.ids.remove_offset(offset);
-                if let Some(p) = self.payloads.get_mut(offset.index()) {
-                    *p = Payload::new();
-                }
+                self.clear_payload(offset);
             }
             PointLogRecord::Payload {
                 offset,
                 payload,
                 version,
             } => {
-                if let Some(p) = self.payloads.get_mut(offset as usize) {
+                let offset = PointOffset(offset);
+                if let Some(p) = self.payloads.get_mut(offset.index()) {
+                    self.indexes.remove(offset, p);
                     *p = payload;
-                    self.versions[offset as usize] = version;
+                    self.indexes.add(offset, p);
+                    self.versions[offset.index()] = version;
                 }
             }
             PointLogRecord::Vectors {
@@ -211,6 +230,14 @@ impl Segment {
                     }
                 }
             }
+        }
+    }
+
+    /// Empties the payload at `offset`, un-indexing it first.
+    fn clear_payload(&mut self, offset: PointOffset) {
+        if let Some(p) = self.payloads.get_mut(offset.index()) {
+            self.indexes.remove(offset, p);
+            *p = Payload::new();
         }
     }
 
@@ -430,6 +457,40 @@ impl Segment {
         Some((&self.payloads[offset.index()], vectors))
     }
 
+    /// Creates the payload index `field_name` (a key path) with `schema`,
+    /// built from the current payloads; an identical existing index is kept.
+    /// Not logged: the schema lives in the collection config and the WAL.
+    pub fn create_index(&mut self, field_name: &str, path: JsonPath, schema: FieldSchema) {
+        let payloads = self
+            .payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PointOffset(i as u32), p));
+        self.indexes.create(field_name, path, schema, payloads);
+    }
+
+    /// Drops a payload index; false if there was none.
+    pub fn delete_index(&mut self, field_name: &str) -> bool {
+        self.indexes.delete(field_name)
+    }
+
+    /// Every payload index with its schema and indexed point count.
+    pub fn index_info(&self) -> Vec<IndexInfo> {
+        self.indexes.info()
+    }
+
+    /// Live `(id, offset)` pairs to test against `filter`: the index
+    /// candidates when an index applies (in offset order), else `None`.
+    fn indexed_candidates(&self, filter: Option<&Filter>) -> Option<Vec<(PointId, PointOffset)>> {
+        let offsets = self.indexes.candidates(filter?)?;
+        Some(
+            offsets
+                .into_iter()
+                .filter_map(|o| self.ids.id(o).map(|id| (id, o)))
+                .collect(),
+        )
+    }
+
     /// Ids of live points matching `filter`, ascending, starting at `from`,
     /// at most `limit` of them.
     pub fn scroll(
@@ -438,6 +499,16 @@ impl Segment {
         filter: Option<&Filter>,
         limit: usize,
     ) -> Vec<PointId> {
+        if let Some(mut candidates) = self.indexed_candidates(filter) {
+            candidates.sort_unstable();
+            return candidates
+                .into_iter()
+                .filter(|(id, _)| from.is_none_or(|from| *id >= from))
+                .filter(|(id, offset)| filter.is_none_or(|f| f.check(&self.point(*id, *offset))))
+                .take(limit)
+                .map(|(id, _)| id)
+                .collect();
+        }
         self.ids
             .iter_from(from)
             .filter(|(id, offset)| filter.is_none_or(|f| f.check(&self.point(*id, *offset))))
@@ -448,6 +519,12 @@ impl Segment {
 
     /// Number of live points matching `filter`.
     pub fn count(&self, filter: Option<&Filter>) -> usize {
+        if let (Some(f), Some(candidates)) = (filter, self.indexed_candidates(filter)) {
+            return candidates
+                .into_iter()
+                .filter(|(id, offset)| f.check(&self.point(*id, *offset)))
+                .count();
+        }
         match filter {
             None => self.ids.len(),
             Some(f) => self
@@ -476,7 +553,20 @@ impl Segment {
         let present = &self.present[vector];
         let rows = self.ids.total_offsets();
         let matrix = &storage.as_slice()[..rows * spec.dim];
+        // With an index, only its candidates are worth a filter check.
+        let allowed: Option<Vec<bool>> = filter.and_then(|f| self.indexes.candidates(f)).map(|c| {
+            let mut allowed = vec![false; rows];
+            for o in c {
+                if let Some(slot) = allowed.get_mut(o.index()) {
+                    *slot = true;
+                }
+            }
+            allowed
+        });
         let accept = |offset: PointOffset| {
+            if allowed.as_ref().is_some_and(|a| !a[offset.index()]) {
+                return false;
+            }
             if !present[offset.index()] {
                 return false;
             }
@@ -511,6 +601,7 @@ impl Segment {
             version: self.version,
             log_len,
             vectors,
+            payload_indexes: self.indexes.schemas(),
         }
         .store(&self.dir)
     }
@@ -538,5 +629,9 @@ impl PointView for SegmentPoint<'_> {
             .get(name)
             .and_then(|f| f.get(self.offset.index()).copied())
             .unwrap_or(false)
+    }
+
+    fn text_tokenizer(&self, key: &JsonPath) -> Option<&Tokenizer> {
+        self.segment.indexes.tokenizer(key)
     }
 }

@@ -1119,3 +1119,66 @@ def test_delete_collection(client):
     finally:
         client.delete_collection(name)
     assert not client.collection_exists(name)
+
+
+# ---------------------------------------------------------------- payload indexes
+
+
+@requires_server  # qdrant-client's local mode keeps no payload indexes
+def test_payload_index_create_use_and_delete(client):
+    name = "wf_index"
+    recreate(client, name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    colors = ["red", "green", "blue"]
+    points = [
+        models.PointStruct(
+            id=i,
+            vector=[float(i), 1.0],
+            payload={"color": colors[i % 3], "n": i, "body": f"Item {i} is a quick FOX" if i % 2 else f"item {i}"},
+        )
+        for i in range(1, 31)
+    ]
+    client.upsert(name, points=points, wait=True)
+    try:
+        result = client.create_payload_index(name, "color", field_schema=models.PayloadSchemaType.KEYWORD, wait=True)
+        assert result.status == models.UpdateStatus.COMPLETED
+        client.create_payload_index(
+            name, "n", field_schema=models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True)
+        )
+        client.create_payload_index(
+            name,
+            "body",
+            field_schema=models.TextIndexParams(
+                type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.WORD, lowercase=True
+            ),
+            wait=True,
+        )
+        schema = client.get_collection(name).payload_schema
+        assert set(schema) == {"color", "n", "body"}
+        assert schema["color"].data_type == models.PayloadSchemaType.KEYWORD and schema["color"].points == 30
+        assert schema["n"].data_type == models.PayloadSchemaType.INTEGER and schema["n"].points == 30
+        assert schema["n"].params.lookup is True and schema["n"].params.range is True
+        assert schema["body"].data_type == models.PayloadSchemaType.TEXT and schema["body"].points == 30
+
+        red_small = models.Filter(
+            must=[
+                models.FieldCondition(key="color", match=models.MatchValue(value="red")),
+                models.FieldCondition(key="n", range=models.Range(lt=16)),
+            ]
+        )
+        want = sorted(i for i in range(1, 31) if i % 3 == 0 and i < 16)
+        assert client.count(name, count_filter=red_small, exact=True).count == len(want)
+        got, _ = client.scroll(name, scroll_filter=red_small, limit=100)
+        assert [r.id for r in got] == want
+        hits_ = client.query_points(name, query=[1.0, 0.0], query_filter=red_small, limit=3, search_params=EXACT).points
+        assert [h.id for h in hits_] == sorted(want, reverse=True)[:3]
+        # Token semantics on the text index: every query token, any case.
+        fox = models.Filter(must=[models.FieldCondition(key="body", match=models.MatchText(text="fox QUICK"))])
+        assert client.count(name, count_filter=fox, exact=True).count == 15
+
+        client.delete_payload_index(name, "body", wait=True)
+        client.delete_payload_index(name, "n", wait=True)
+        assert set(client.get_collection(name).payload_schema) == {"color"}
+        # Without the text index `match.text` is a substring test again.
+        assert client.count(name, count_filter=fox, exact=True).count == 0
+    finally:
+        client.delete_collection(name)

@@ -75,6 +75,11 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
                 .delete(delete_collection),
         )
         .route("/collections/{name}/exists", get(collection_exists))
+        .route("/collections/{name}/index", put(create_field_index))
+        .route(
+            "/collections/{name}/index/{field_name}",
+            axum::routing::delete(delete_field_index),
+        )
         .route("/collections/{name}/aliases", get(collection_aliases))
         .route(
             "/collections/{name}/points",
@@ -184,6 +189,23 @@ async fn collection_exists(State(s): State<Service>, Path(name): Path<String>) -
         Ok(json!({"exists": s.collection_exists(&name)}))
     })
     .await
+}
+
+async fn create_field_index(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    p: UpdateParams,
+    Body(body): Body,
+) -> Response {
+    call(s, move |s| s.create_field_index(&name, &body, p.wait)).await
+}
+
+async fn delete_field_index(
+    State(s): State<Service>,
+    Path((name, field_name)): Path<(String, String)>,
+    p: UpdateParams,
+) -> Response {
+    call(s, move |s| s.delete_field_index(&name, &field_name, p.wait)).await
 }
 
 async fn change_aliases(State(s): State<Service>, Body(body): Body) -> Response {

@@ -340,7 +340,12 @@ fn info(collection: &Collection) -> CollectionInfoResponse {
         indexed_vectors_count: 0,
         points_count: points,
         segments_count: collection.segments_count(),
-        config: collection.config(),
-        payload_schema: serde_json::Map::new(),
+        config: {
+            // Qdrant reports indexes under `payload_schema` only, with counts.
+            let mut config = collection.config();
+            config.payload_schema.clear();
+            config
+        },
+        payload_schema: super::payload_index::payload_schema(collection),
     }
 }

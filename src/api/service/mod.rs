@@ -7,6 +7,7 @@
 
 pub mod collections;
 pub mod error;
+pub mod payload_index;
 pub mod points;
 pub mod query;
 pub mod selectors;
@@ -74,6 +75,7 @@ impl CollectionDefaults {
             wal_config: self.wal.clone(),
             quantization_config: None,
             metadata: None,
+            payload_schema: Default::default(),
         }
     }
 }

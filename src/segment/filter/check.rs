@@ -16,6 +16,10 @@
 //! Numbers: `match` compares integers exactly and never matches a float
 //! (`1.0` is not `1`), `range` compares every number as `f64`.
 //!
+//! Text: `match.text` and `match.text_any` are substring tests, unless the
+//! point view reports a full-text index on exactly that key; then they
+//! compare tokens (see `payload_index/text.rs`).
+//!
 //! Inside `nested`, conditions see one array element as the whole payload
 //! and there is no point: id and vector conditions are false there (and
 //! [`Filter::validate`] rejects them).
@@ -28,6 +32,7 @@ use super::condition::{
 use super::path::{values_at, JsonPath, PathStep};
 use super::{datetime, Filter};
 use crate::segment::payload::Payload;
+use crate::segment::payload_index::Tokenizer;
 use crate::segment::point_id::PointId;
 
 /// What a filter can ask about a point.
@@ -35,6 +40,12 @@ pub trait PointView {
     fn id(&self) -> PointId;
     fn payload(&self) -> &Payload;
     fn has_vector(&self, name: &str) -> bool;
+
+    /// The tokenizer of a full-text index on exactly `key`, which switches
+    /// `match.text` and `match.text_any` to token semantics there.
+    fn text_tokenizer(&self, _key: &JsonPath) -> Option<&Tokenizer> {
+        None
+    }
 }
 
 impl Filter {
@@ -101,7 +112,11 @@ impl<P: PointView> Scope<'_, P> {
             Predicate::IsNull(wanted) => is_null(&values) == *wanted,
             Predicate::ValuesCount(bounds) if values.is_empty() => bounds.contains(&0),
             Predicate::ValuesCount(bounds) => values.iter().any(|v| bounds.contains(&count(v))),
-            Predicate::Match(m) => any_scalar(&values, |v| matches(m, v)),
+            Predicate::Match(m) => {
+                // Inside `nested` there is no point and so no index.
+                let tokenizer = self.point.and_then(|p| p.text_tokenizer(&field.key));
+                any_scalar(&values, |v| matches(m, v, tokenizer))
+            }
             Predicate::Range(r) => any_scalar(&values, |v| in_range(r, v)),
         }
     }
@@ -129,7 +144,22 @@ fn any_scalar(values: &[&Value], holds: impl Fn(&Value) -> bool) -> bool {
     })
 }
 
-fn matches(m: &Match, value: &Value) -> bool {
+fn matches(m: &Match, value: &Value, tokenizer: Option<&Tokenizer>) -> bool {
+    match (m, tokenizer) {
+        (Match::Text(text), Some(t)) => value.as_str().is_some_and(|s| {
+            let wanted = t.tokens(text);
+            !wanted.is_empty() && wanted.is_subset(&t.tokens(s))
+        }),
+        (Match::TextAny(text), Some(t)) => value.as_str().is_some_and(|s| {
+            let have = t.tokens(s);
+            t.tokens(text).iter().any(|w| have.contains(w))
+        }),
+        _ => matches_plain(m, value),
+    }
+}
+
+/// `match` without a text index.
+fn matches_plain(m: &Match, value: &Value) -> bool {
     match m {
         Match::Value(MatchValue::Keyword(s)) => value.as_str() == Some(s),
         Match::Value(MatchValue::Integer(i)) => value.as_i64() == Some(*i),

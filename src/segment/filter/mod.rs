@@ -26,7 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod check;
 mod condition;
-mod datetime;
+pub(crate) mod datetime;
 mod parse;
 mod path;
 mod serialize;

@@ -1,0 +1,50 @@
+//! An ordered map from an index key to the offsets holding it, shared by
+//! every index kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeBounds;
+
+use crate::segment::point_id::PointOffset;
+
+#[derive(Debug, Clone)]
+pub struct Postings<K> {
+    map: BTreeMap<K, BTreeSet<PointOffset>>,
+}
+
+impl<K> Default for Postings<K> {
+    fn default() -> Self {
+        Postings {
+            map: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> Postings<K> {
+    pub fn insert(&mut self, key: K, offset: PointOffset) {
+        self.map.entry(key).or_default().insert(offset);
+    }
+
+    /// Removes one posting; an emptied key goes away so that ranges never
+    /// walk dead keys.
+    pub fn remove(&mut self, key: &K, offset: PointOffset) {
+        if let Some(set) = self.map.get_mut(key) {
+            set.remove(&offset);
+            if set.is_empty() {
+                self.map.remove(key);
+            }
+        }
+    }
+
+    pub fn get(&self, key: &K) -> impl Iterator<Item = PointOffset> + '_ {
+        self.map.get(key).into_iter().flatten().copied()
+    }
+
+    pub fn range<'a>(
+        &'a self,
+        range: impl RangeBounds<K> + 'a,
+    ) -> impl Iterator<Item = (&'a K, PointOffset)> + 'a {
+        self.map
+            .range(range)
+            .flat_map(|(k, set)| set.iter().map(move |o| (k, *o)))
+    }
+}
