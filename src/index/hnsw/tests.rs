@@ -59,7 +59,7 @@ fn clustered(n: usize, queries: usize, dim: usize, distance: Distance, seed: u64
         for _ in 0..count {
             let c = (rng.next_u64() % clusters as u64) as usize;
             let mut v: Vec<f32> = (0..dim)
-                .map(|d| centres[c * dim + d] + 0.35 * rng.gaussian())
+                .map(|d| centres[c * dim + d] + 0.8 * rng.gaussian())
                 .collect();
             distance.preprocess(&mut v);
             out.extend_from_slice(&v);
