@@ -12,6 +12,7 @@
 //! `.venv/bin/python` with `benches/requirements.txt` installed
 //! (`python3 -m venv .venv && .venv/bin/pip install -r benches/requirements.txt`).
 //! Under `cargo test --benches` only a small synthetic smoke run happens.
+//! `HNSW_BENCH_NO_PEERS=1` skips the peers (for quick iterations on ours).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -232,6 +233,7 @@ fn bench(c: &mut Criterion) {
     let (gt_width, gt) = read_i32_rows(&dir.join("gt.npy"));
     let vectors = DenseVectors::new(&base, dim);
 
+    let no_peers = std::env::var_os("HNSW_BENCH_NO_PEERS").is_some();
     let (graph, ours_build) = build(&vectors, BUILD_THREADS);
     let ours: Vec<CurvePoint> = EFS
         .iter()
@@ -240,6 +242,10 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("hnsw");
     group.sample_size(20);
+    if no_peers {
+        group.measurement_time(std::time::Duration::from_secs(1));
+        group.warm_up_time(std::time::Duration::from_millis(300));
+    }
     let dim_queries: Vec<&[f32]> = queries.chunks_exact(dim).collect();
     let mut q = 0;
     group.bench_function(format!("{n}x{dim}_cosine_top10_ef64"), |b| {
@@ -251,7 +257,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let efs: Vec<String> = EFS.iter().map(|ef| ef.to_string()).collect();
-    let peers = Command::new(python())
+    let peers = Command::new(if no_peers { PathBuf::from("true") } else { python() })
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/hnsw_peers.py"))
         .args([dir.join("base.npy"), dir.join("query.npy"), dir.join("gt.npy")])
         .args(["--m", &M.to_string(), "--ef-construct", &EF_CONSTRUCT.to_string()])
