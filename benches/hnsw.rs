@@ -22,7 +22,9 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use vecforge::index::distance::Distance;
-use vecforge::index::hnsw::{CpuBuilder, DenseVectors, GraphBuilder, HnswGraph, HnswParams, VectorSource};
+use vecforge::index::hnsw::{
+    CpuBuilder, DenseVectors, GraphBuilder, HnswGraph, HnswParams, VectorSource,
+};
 use vecforge::segment::point_id::PointOffset;
 
 const M: usize = 16;
@@ -41,7 +43,12 @@ fn data_dir() -> PathBuf {
 /// The header dictionary and payload of a `.npy` file.
 fn read_npy(path: &Path) -> (String, Vec<usize>, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{} is not a .npy file", path.display());
+    assert_eq!(
+        &bytes[..6],
+        b"\x93NUMPY",
+        "{} is not a .npy file",
+        path.display()
+    );
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + header_len])
         .expect("npy header is ASCII")
@@ -51,14 +58,21 @@ fn read_npy(path: &Path) -> (String, Vec<usize>, Vec<u8>) {
         .nth(1)
         .and_then(|s| s.split(')').next())
         .expect("npy shape");
-    let dims = shape.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    let dims = shape
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     (header, dims, bytes[10 + header_len..].to_vec())
 }
 
 /// A little-endian float16 matrix as f32 rows, each normalised for cosine.
 fn read_f16_rows(path: &Path) -> (usize, usize, Vec<f32>) {
     let (header, dims, data) = read_npy(path);
-    assert!(header.contains("'descr': '<f2'"), "{} is not float16", path.display());
+    assert!(
+        header.contains("'descr': '<f2'"),
+        "{} is not float16",
+        path.display()
+    );
     let mut values: Vec<f32> = data
         .chunks_exact(2)
         .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
@@ -72,7 +86,11 @@ fn read_f16_rows(path: &Path) -> (usize, usize, Vec<f32>) {
 
 fn read_i32_rows(path: &Path) -> (usize, Vec<i32>) {
     let (header, dims, data) = read_npy(path);
-    assert!(header.contains("'descr': '<i4'"), "{} is not int32", path.display());
+    assert!(
+        header.contains("'descr': '<i4'"),
+        "{} is not int32",
+        path.display()
+    );
     let values = data
         .chunks_exact(4)
         .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -96,7 +114,14 @@ fn build(vectors: &DenseVectors<'_>, threads: usize) -> (HnswGraph, f64) {
     };
     let started = Instant::now();
     let graph = CpuBuilder
-        .build(vectors, Distance::Cosine, &params, &|_| true, &AtomicBool::new(false), &|_| {})
+        .build(
+            vectors,
+            Distance::Cosine,
+            &params,
+            &|_| true,
+            &AtomicBool::new(false),
+            &|_| {},
+        )
         .expect("build");
     (graph, started.elapsed().as_secs_f64())
 }
@@ -126,8 +151,12 @@ fn measure(
         for (q, query) in queries.chunks_exact(dim).enumerate() {
             let results = graph.search(query, vectors, Distance::Cosine, K, ef, &|_| true);
             if pass == 0 {
-                let truth: HashSet<i32> = gt[q * gt_width..q * gt_width + K].iter().copied().collect();
-                hits += results.iter().filter(|r| truth.contains(&(r.offset.0 as i32))).count();
+                let truth: HashSet<i32> =
+                    gt[q * gt_width..q * gt_width + K].iter().copied().collect();
+                hits += results
+                    .iter()
+                    .filter(|r| truth.contains(&(r.offset.0 as i32)))
+                    .count();
             }
             std::hint::black_box(results);
         }
@@ -257,19 +286,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let efs: Vec<String> = EFS.iter().map(|ef| ef.to_string()).collect();
-    let peers = Command::new(if no_peers { PathBuf::from("true") } else { python() })
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/hnsw_peers.py"))
-        .args([dir.join("base.npy"), dir.join("query.npy"), dir.join("gt.npy")])
-        .args(["--m", &M.to_string(), "--ef-construct", &EF_CONSTRUCT.to_string()])
-        .args(["--threads", &BUILD_THREADS.to_string(), "--efs", &efs.join(",")])
-        .args(["--k", &K.to_string(), "--repeats", &REPEATS.to_string()])
-        .output()
-        .expect("run the HNSW peers");
+    let peers = Command::new(if no_peers {
+        PathBuf::from("true")
+    } else {
+        python()
+    })
+    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/hnsw_peers.py"))
+    .args([
+        dir.join("base.npy"),
+        dir.join("query.npy"),
+        dir.join("gt.npy"),
+    ])
+    .args([
+        "--m",
+        &M.to_string(),
+        "--ef-construct",
+        &EF_CONSTRUCT.to_string(),
+    ])
+    .args([
+        "--threads",
+        &BUILD_THREADS.to_string(),
+        "--efs",
+        &efs.join(","),
+    ])
+    .args(["--k", &K.to_string(), "--repeats", &REPEATS.to_string()])
+    .output()
+    .expect("run the HNSW peers");
     let out = String::from_utf8_lossy(&peers.stdout);
     if !peers.status.success() {
-        println!("peers exited with {}: {}", peers.status, String::from_utf8_lossy(&peers.stderr));
+        println!(
+            "peers exited with {}: {}",
+            peers.status,
+            String::from_utf8_lossy(&peers.stderr)
+        );
     }
-    let named = [("hnswlib", parse_peer(&out, "hnswlib")), ("qdrant", parse_peer(&out, "qdrant"))];
+    let named = [
+        ("hnswlib", parse_peer(&out, "hnswlib")),
+        ("qdrant", parse_peer(&out, "qdrant")),
+    ];
 
     println!();
     println!("HNSW {n}x{dim} cosine, m={M}, ef_construct={EF_CONSTRUCT}, {BUILD_THREADS} build threads, searches single-threaded, recall@{K}");
@@ -286,24 +340,35 @@ fn bench(c: &mut Criterion) {
             None => println!("  {name}: no build figure"),
         }
     }
-    println!("{:>5} | {:>16} | {:>24} | {:>24}", "ef", "vecforge rec/QPS", "hnswlib rec/QPS (Δrec)", "qdrant rec/QPS (Δrec)");
+    println!(
+        "{:>5} | {:>16} | {:>24} | {:>24}",
+        "ef", "vecforge rec/QPS", "hnswlib rec/QPS (Δrec)", "qdrant rec/QPS (Δrec)"
+    );
     for point in &ours {
-        let mut line = format!("{:>5} | {:>7.4} {:>8.0} |", point.ef, point.recall, point.qps);
+        let mut line = format!(
+            "{:>5} | {:>7.4} {:>8.0} |",
+            point.ef, point.recall, point.qps
+        );
         for (_, peer) in &named {
             match peer.curve.iter().find(|p| p.ef == point.ef) {
-                Some(p) => line += &format!(
-                    " {:>6.4} {:>7.0} ({:+.4}) |",
-                    p.recall,
-                    p.qps,
-                    point.recall - p.recall
-                ),
+                Some(p) => {
+                    line += &format!(
+                        " {:>6.4} {:>7.0} ({:+.4}) |",
+                        p.recall,
+                        p.qps,
+                        point.recall - p.recall
+                    )
+                }
                 None => line += &format!(" {:>24} |", "-"),
             }
         }
         println!("{line}");
     }
     let describe = |curve: &[CurvePoint]| match qps_at_recall(curve, TARGET_RECALL) {
-        Some((qps, true)) => (Some(qps), format!(">= {qps:.0} (smallest ef already above)")),
+        Some((qps, true)) => (
+            Some(qps),
+            format!(">= {qps:.0} (smallest ef already above)"),
+        ),
         Some((qps, false)) => (Some(qps), format!("{qps:.0}")),
         None => (None, "not reached".to_owned()),
     };

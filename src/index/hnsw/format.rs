@@ -77,7 +77,9 @@ impl Layout {
         let layer0_start = align(HEADER_LEN as u64)?;
         let layer0 = section(
             layer0_start,
-            point_count.checked_mul(m0.checked_add(1)?)?.checked_mul(4)?,
+            point_count
+                .checked_mul(m0.checked_add(1)?)?
+                .checked_mul(4)?,
         )?;
         let offsets = section(
             align(layer0.end as u64)?,
@@ -163,7 +165,9 @@ impl Header {
         if bytes.len() < HEADER_LEN {
             return corrupted("shorter than the header");
         }
-        let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let u64_at = |at: usize| u64::from(u32_at(at)) | (u64::from(u32_at(at + 4)) << 32);
         if bytes[..8] != MAGIC {
             return corrupted("bad magic: not an HNSW graph file");
@@ -238,8 +242,12 @@ pub(crate) fn check_tables(tables: &LinkTables<'_>, meta: &GraphMeta) -> Result<
         return Err("upper-layer offsets do not span the upper table".to_owned());
     }
     for (node, pair) in tables.upper_offsets.windows(2).enumerate() {
-        let words = pair[1].checked_sub(pair[0]).ok_or("upper-layer offsets decrease")?;
-        if words % tables.stride as u64 != 0 || words / tables.stride as u64 > u64::from(meta.max_level) {
+        let words = pair[1]
+            .checked_sub(pair[0])
+            .ok_or("upper-layer offsets decrease")?;
+        if words % tables.stride as u64 != 0
+            || words / tables.stride as u64 > u64::from(meta.max_level)
+        {
             return Err(format!("node {node} has a malformed upper-layer block"));
         }
     }

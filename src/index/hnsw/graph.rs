@@ -93,7 +93,10 @@ impl<'a> LinkTables<'a> {
 
     /// Levels `node` has links on above 0.
     pub(crate) fn level(&self, node: usize) -> usize {
-        match (self.upper_offsets.get(node), self.upper_offsets.get(node + 1)) {
+        match (
+            self.upper_offsets.get(node),
+            self.upper_offsets.get(node + 1),
+        ) {
             (Some(&start), Some(&end)) => {
                 usize::try_from(end.saturating_sub(start)).unwrap_or(0) / self.stride
             }
@@ -243,7 +246,11 @@ impl HnswGraph {
 
     /// The links of `offset` on `level`, in stored order; empty above the
     /// point's level.
-    pub fn links(&self, offset: PointOffset, level: usize) -> impl Iterator<Item = PointOffset> + '_ {
+    pub fn links(
+        &self,
+        offset: PointOffset,
+        level: usize,
+    ) -> impl Iterator<Item = PointOffset> + '_ {
         self.tables()
             .links(offset.0 as usize, level)
             .iter()

@@ -9,7 +9,7 @@ pub const MAX_LINKS: usize = 4096;
 
 /// Seed used when a collection does not set one, so that two servers given
 /// the same points build the same graph.
-pub const DEFAULT_SEED: u64 = 0x5EED_0F_4E5F_0A6E;
+pub const DEFAULT_SEED: u64 = 0x5EED_0F4E_5F0A_6E5D;
 
 /// How a graph is built. The same parameters and vectors give the same
 /// levels on every builder (see [`super::level`]) and, single-threaded, the

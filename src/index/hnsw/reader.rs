@@ -77,7 +77,11 @@ pub(crate) fn open_graph(path: &Path) -> Result<HnswGraph, IndexError> {
     if map.len() != layout.file_len {
         return Err(IndexError::corrupted(
             path,
-            format!("file is {} bytes, header says {}", map.len(), layout.file_len),
+            format!(
+                "file is {} bytes, header says {}",
+                map.len(),
+                layout.file_len
+            ),
         ));
     }
     if crc32c::crc32c(&map[super::format::HEADER_LEN..]) != header.body_crc {
@@ -94,6 +98,7 @@ pub(crate) fn open_graph(path: &Path) -> Result<HnswGraph, IndexError> {
     }
 
     let graph = HnswGraph::from_parts(header.meta, Storage::Mapped(mapped));
-    check_tables(&graph.tables(), graph.meta()).map_err(|reason| IndexError::corrupted(path, reason))?;
+    check_tables(&graph.tables(), graph.meta())
+        .map_err(|reason| IndexError::corrupted(path, reason))?;
     Ok(graph)
 }

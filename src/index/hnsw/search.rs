@@ -152,7 +152,8 @@ pub(crate) struct Walker<'a, L: ?Sized, V: ?Sized> {
 impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     #[inline]
     pub(crate) fn key(&self, query: &[f32], node: u32) -> f32 {
-        self.metric.key(query, self.vectors.vector(PointOffset(node)))
+        self.metric
+            .key(query, self.vectors.vector(PointOffset(node)))
     }
 
     /// Reads one float from every cache line of the vectors of `nodes`
@@ -163,7 +164,12 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     fn touch(&self, nodes: &[u32]) {
         let mut bits = 0u32;
         for &node in nodes {
-            for &x in self.vectors.vector(PointOffset(node)).iter().step_by(FLOATS_PER_LINE) {
+            for &x in self
+                .vectors
+                .vector(PointOffset(node))
+                .iter()
+                .step_by(FLOATS_PER_LINE)
+            {
                 // XOR, not a float sum: one-cycle latency, so the chain of
                 // these does not hold the loads back.
                 bits ^= x.to_bits();

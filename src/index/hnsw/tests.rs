@@ -50,7 +50,13 @@ impl Rng {
 
 /// `n` points plus `queries` queries in `dim` dimensions, drawn around
 /// `clusters` random centres, in stored form for `distance`.
-fn clustered(n: usize, queries: usize, dim: usize, distance: Distance, seed: u64) -> (Vec<f32>, Vec<f32>) {
+fn clustered(
+    n: usize,
+    queries: usize,
+    dim: usize,
+    distance: Distance,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let clusters = 40;
     let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.gaussian()).collect();
@@ -80,7 +86,14 @@ fn params(threads: usize) -> HnswParams {
 
 fn build(vectors: &DenseVectors<'_>, distance: Distance, params: &HnswParams) -> HnswGraph {
     CpuBuilder
-        .build(vectors, distance, params, &|_| true, &AtomicBool::new(false), &|_| {})
+        .build(
+            vectors,
+            distance,
+            params,
+            &|_| true,
+            &AtomicBool::new(false),
+            &|_| {},
+        )
         .expect("build")
 }
 
@@ -100,7 +113,10 @@ fn recall(
     for query in queries.chunks_exact(dim) {
         let exact = exact_top_k(vectors.as_slice(), dim, query, distance, k, accept);
         let got = graph.search(query, vectors, distance, k, ef, accept);
-        assert!(got.iter().all(|r| accept(r.offset)), "a filtered point came back");
+        assert!(
+            got.iter().all(|r| accept(r.offset)),
+            "a filtered point came back"
+        );
         assert!(is_sorted_best_first(&got, distance), "results out of order");
         let truth: HashSet<u32> = exact.iter().map(|r| r.offset.0).collect();
         found += got.iter().filter(|r| truth.contains(&r.offset.0)).count();
@@ -172,9 +188,20 @@ fn parallel_build_recall_matches_single_thread() {
     // More threads than cores, to interleave inserts as much as possible.
     let parallel = build(&vectors, Distance::Cosine, &params(4));
     let q = &fixture.queries;
-    let single = recall(&fixture.graph, &vectors, q, Distance::Cosine, 10, 64, &|_| true);
+    let single = recall(
+        &fixture.graph,
+        &vectors,
+        q,
+        Distance::Cosine,
+        10,
+        64,
+        &|_| true,
+    );
     let multi = recall(&parallel, &vectors, q, Distance::Cosine, 10, 64, &|_| true);
-    assert!(multi >= single - 0.01, "parallel {multi:.4} vs single {single:.4}");
+    assert!(
+        multi >= single - 0.01,
+        "parallel {multi:.4} vs single {single:.4}"
+    );
     check_invariants(&parallel, &vectors, &params(4), &|_| true);
 }
 
@@ -190,10 +217,12 @@ fn saved_graph_maps_back_identically() {
     assert!(loaded == fixture.graph);
     assert_eq!(loaded.meta(), fixture.graph.meta());
     for query in fixture.queries.chunks_exact(DIM).take(50) {
-        let accept = |o: PointOffset| o.0 % 3 != 0;
+        let accept = |o: PointOffset| !o.0.is_multiple_of(3);
         assert_eq!(
             loaded.search(query, &vectors, Distance::Cosine, 10, 32, &accept),
-            fixture.graph.search(query, &vectors, Distance::Cosine, 10, 32, &accept),
+            fixture
+                .graph
+                .search(query, &vectors, Distance::Cosine, 10, 32, &accept),
         );
     }
     // Saving over an existing file replaces it and leaves no temp file.
@@ -206,7 +235,15 @@ fn filtered_search_recall() {
     let fixture = cosine_fixture();
     let vectors = DenseVectors::new(&fixture.base, DIM);
     let accept = |o: PointOffset| o.0 % 10 == 7;
-    let r = recall(&fixture.graph, &vectors, &fixture.queries, Distance::Cosine, 10, 64, &accept);
+    let r = recall(
+        &fixture.graph,
+        &vectors,
+        &fixture.queries,
+        Distance::Cosine,
+        10,
+        64,
+        &accept,
+    );
     assert!(r >= 0.9, "recall@10 with 10% of points accepted: {r:.4}");
 }
 
@@ -217,7 +254,14 @@ fn unindexed_points_are_left_out() {
     let indexed = |o: PointOffset| o.0 % 4 != 1;
     let p = params(2);
     let graph = CpuBuilder
-        .build(&vectors, Distance::Dot, &p, &indexed, &AtomicBool::new(false), &|_| {})
+        .build(
+            &vectors,
+            Distance::Dot,
+            &p,
+            &indexed,
+            &AtomicBool::new(false),
+            &|_| {},
+        )
         .expect("build");
     assert_eq!(graph.len(), 1500);
     check_invariants(&graph, &vectors, &p, &indexed);
@@ -232,7 +276,9 @@ fn empty_and_single_point_graphs() {
         assert!(empty.is_empty());
         assert_eq!(empty.meta().entry_point, None);
         let vectors = DenseVectors::new(&[], 4);
-        assert!(empty.search(&[1.0; 4], &vectors, distance, 5, 16, &|_| true).is_empty());
+        assert!(empty
+            .search(&[1.0; 4], &vectors, distance, 5, 16, &|_| true)
+            .is_empty());
 
         let mut point = vec![0.5, -1.0, 2.0, 0.25];
         distance.preprocess(&mut point);
@@ -243,8 +289,12 @@ fn empty_and_single_point_graphs() {
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].offset, PointOffset(0));
         assert_eq!(results[0].score, distance.score(&point, &point));
-        assert!(one.search(&point, &vectors, distance, 0, 16, &|_| true).is_empty());
-        assert!(one.search(&point, &vectors, distance, 5, 16, &|_| false).is_empty());
+        assert!(one
+            .search(&point, &vectors, distance, 0, 16, &|_| true)
+            .is_empty());
+        assert!(one
+            .search(&point, &vectors, distance, 5, 16, &|_| false)
+            .is_empty());
 
         // Both round-trip through a file.
         let dir = tempfile::tempdir().expect("temp dir");
@@ -261,7 +311,14 @@ fn cancel_flag_stops_the_build() {
     let (base, _) = clustered(3000, 0, 8, Distance::Euclid, 5);
     let vectors = DenseVectors::new(&base, 8);
     let raised = AtomicBool::new(true);
-    let result = CpuBuilder.build(&vectors, Distance::Euclid, &params(2), &|_| true, &raised, &|_| {});
+    let result = CpuBuilder.build(
+        &vectors,
+        Distance::Euclid,
+        &params(2),
+        &|_| true,
+        &raised,
+        &|_| {},
+    );
     assert!(matches!(result, Err(IndexError::Cancelled)));
 
     // Raised from the progress callback after the first batch.
@@ -272,7 +329,14 @@ fn cancel_flag_stops_the_build() {
         assert!(done <= builder::BATCH, "the build went on after cancel");
         cancel.store(true, Ordering::Relaxed);
     };
-    let result = CpuBuilder.build(&vectors, Distance::Euclid, &params(2), &|_| true, &cancel, &progress);
+    let result = CpuBuilder.build(
+        &vectors,
+        Distance::Euclid,
+        &params(2),
+        &|_| true,
+        &cancel,
+        &progress,
+    );
     assert!(matches!(result, Err(IndexError::Cancelled)));
     assert_eq!(calls.load(Ordering::Relaxed), 1);
 }
@@ -290,7 +354,14 @@ fn invalid_parameters_are_the_users_fault() {
         HnswParams::new(MAX_LINKS + 1, 10),
     ] {
         let err = CpuBuilder
-            .build(&vectors, Distance::Dot, &bad, &|_| true, &AtomicBool::new(false), &|_| {})
+            .build(
+                &vectors,
+                Distance::Dot,
+                &bad,
+                &|_| true,
+                &AtomicBool::new(false),
+                &|_| {},
+            )
             .expect_err("invalid parameters accepted");
         assert!(matches!(err, IndexError::InvalidParams(_)), "{err}");
         assert!(err.is_user_fault());
@@ -312,11 +383,18 @@ fn damaged_files_fail_to_open() {
         std::fs::write(&path, &bytes).expect("write");
         HnswGraph::open(&path).expect_err("damaged file opened")
     };
-    let is_corrupted = |e: &IndexError| matches!(e, IndexError::Corrupted { .. }) && !e.is_user_fault();
+    let is_corrupted =
+        |e: &IndexError| matches!(e, IndexError::Corrupted { .. }) && !e.is_user_fault();
     assert!(is_corrupted(&damaged(&|b| b[0] ^= 1)), "magic");
     assert!(is_corrupted(&damaged(&|b| b[20] ^= 1)), "header field");
-    assert!(is_corrupted(&damaged(&|b| b[HEADER_LEN + 100] ^= 1)), "body byte");
-    assert!(is_corrupted(&damaged(&|b| b.truncate(b.len() - 4))), "truncated");
+    assert!(
+        is_corrupted(&damaged(&|b| b[HEADER_LEN + 100] ^= 1)),
+        "body byte"
+    );
+    assert!(
+        is_corrupted(&damaged(&|b| b.truncate(b.len() - 4))),
+        "truncated"
+    );
     assert!(is_corrupted(&damaged(&|b| b.truncate(10))), "header cut");
     assert!(matches!(
         damaged(&|b| b[8] = 9),
@@ -341,14 +419,22 @@ fn check_invariants(
         let level = graph.level(offset);
         if indexed(offset) {
             any_indexed = true;
-            assert_eq!(level, super::level::level(params.seed, offset, params.m), "level of {i}");
+            assert_eq!(
+                level,
+                super::level::level(params.seed, offset, params.m),
+                "level of {i}"
+            );
         } else {
             assert_eq!(level, 0, "unindexed {i} has upper layers");
         }
         for l in 0..=level + 1 {
             let links: Vec<PointOffset> = graph.links(offset, l).collect();
             let capacity = if l == 0 { params.m0 } else { params.m };
-            assert!(links.len() <= capacity, "{i} has {} links on {l}", links.len());
+            assert!(
+                links.len() <= capacity,
+                "{i} has {} links on {l}",
+                links.len()
+            );
             if l > level {
                 assert!(links.is_empty(), "{i} has links above its level");
             }
@@ -360,7 +446,11 @@ fn check_invariants(
             for link in links {
                 assert_ne!(link, offset, "self-link at {i}");
                 assert!(indexed(link), "{i} links to unindexed {}", link.0);
-                assert!(graph.level(link) >= l, "{i} links to {} below layer {l}", link.0);
+                assert!(
+                    graph.level(link) >= l,
+                    "{i} links to {} below layer {l}",
+                    link.0
+                );
             }
         }
     }

@@ -47,7 +47,7 @@ impl<'a> DenseVectors<'a> {
             "zero-dimensional vectors with data"
         );
         assert!(
-            dim == 0 || data.len() % dim == 0,
+            dim == 0 || data.len().is_multiple_of(dim),
             "vector data is not a whole number of rows"
         );
         DenseVectors { data, dim }

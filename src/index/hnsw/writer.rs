@@ -24,7 +24,9 @@ pub(crate) fn write_graph(graph: &HnswGraph, path: &Path) -> Result<(), IndexErr
     let meta = graph.meta();
     let upper_len = tables.upper.len() as u64;
     let layout = Layout::new(u64::from(meta.point_count), u64::from(meta.m0), upper_len)
-        .ok_or_else(|| IndexError::InvalidVectors("graph too large for this platform".to_owned()))?;
+        .ok_or_else(|| {
+            IndexError::InvalidVectors("graph too large for this platform".to_owned())
+        })?;
 
     let temp = temp_path(path);
     let io = |e| IndexError::io(&temp, e);
@@ -109,7 +111,10 @@ impl Body {
     }
 
     /// Writes little-endian words, converted a chunk at a time.
-    fn words<const N: usize>(&mut self, words: impl Iterator<Item = [u8; N]>) -> std::io::Result<()> {
+    fn words<const N: usize>(
+        &mut self,
+        words: impl Iterator<Item = [u8; N]>,
+    ) -> std::io::Result<()> {
         let mut buffer = Vec::with_capacity(CHUNK_WORDS * N);
         for word in words {
             buffer.extend_from_slice(&word);
