@@ -12,7 +12,8 @@
 //! `.venv/bin/python` with `benches/requirements.txt` installed
 //! (`python3 -m venv .venv && .venv/bin/pip install -r benches/requirements.txt`).
 //! Under `cargo test --benches` only a small synthetic smoke run happens.
-//! `HNSW_BENCH_NO_PEERS=1` skips the peers (for quick iterations on ours).
+//! `HNSW_BENCH_NO_PEERS=1` prints only our build time and curve (no peers,
+//! no criterion sampling), for quick iterations.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ const BUILD_THREADS: usize = 2;
 const EFS: [usize; 6] = [16, 32, 64, 128, 256, 512];
 const K: usize = 10;
 /// Passes over the queries per ef; the fastest counts (as for the peers).
-const REPEATS: usize = 3;
+const REPEATS: usize = 5;
 const TARGET_RECALL: f64 = 0.95;
 
 fn data_dir() -> PathBuf {
@@ -251,6 +252,27 @@ fn smoke(c: &mut Criterion) {
     });
 }
 
+/// Criterion's own figure for one point of the curve (ef 64).
+fn search_latency(
+    c: &mut Criterion,
+    graph: &HnswGraph,
+    vectors: &DenseVectors<'_>,
+    queries: &[f32],
+) {
+    let dim = vectors.dim();
+    let mut group = c.benchmark_group("hnsw");
+    group.sample_size(20);
+    let queries: Vec<&[f32]> = queries.chunks_exact(dim).collect();
+    let mut q = 0;
+    group.bench_function(format!("{}x{dim}_cosine_top10_ef64", vectors.len()), |b| {
+        b.iter(|| {
+            q = (q + 1) % queries.len();
+            graph.search(queries[q], vectors, Distance::Cosine, K, 64, &|_| true)
+        })
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     if !std::env::args().any(|a| a == "--bench") {
         smoke(c);
@@ -269,21 +291,9 @@ fn bench(c: &mut Criterion) {
         .map(|&ef| measure(&graph, &vectors, &queries, &gt, gt_width, ef))
         .collect();
 
-    let mut group = c.benchmark_group("hnsw");
-    group.sample_size(20);
-    if no_peers {
-        group.measurement_time(std::time::Duration::from_secs(1));
-        group.warm_up_time(std::time::Duration::from_millis(300));
+    if !no_peers {
+        search_latency(c, &graph, &vectors, &queries);
     }
-    let dim_queries: Vec<&[f32]> = queries.chunks_exact(dim).collect();
-    let mut q = 0;
-    group.bench_function(format!("{n}x{dim}_cosine_top10_ef64"), |b| {
-        b.iter(|| {
-            q = (q + 1) % dim_queries.len();
-            graph.search(dim_queries[q], &vectors, Distance::Cosine, K, 64, &|_| true)
-        })
-    });
-    group.finish();
 
     let efs: Vec<String> = EFS.iter().map(|ef| ef.to_string()).collect();
     let peers = Command::new(if no_peers {

@@ -89,54 +89,71 @@ impl GraphBuilder for CpuBuilder {
                 "zero-dimensional vectors".to_owned(),
             ));
         }
-        let threads = params.threads();
-        let started = Instant::now();
-        // `level` is capped at `MAX_LEVEL` (32), so it fits a byte.
-        let levels: Vec<u8> = (0..n as u32)
-            .map(|i| level(params.seed, PointOffset(i), params.m) as u8)
-            .collect();
-        let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
-        let graph = GraphUnderConstruction::new(vectors, Metric(distance), params, levels);
+        // Contiguous vectors get a copy of the build with row lookups
+        // inlined, instead of a virtual call per distance.
+        match vectors.as_dense() {
+            Some(dense) => build_in(&dense, distance, params, indexed, cancel, progress),
+            None => build_in(vectors, distance, params, indexed, cancel, progress),
+        }
+    }
+}
 
-        let mut log = ProgressLog::new(order.len(), started);
-        let (prefix, rest) = if threads == 1 {
-            (&order[..], &order[..0])
-        } else {
-            order.split_at(order.len().min(SEQUENTIAL_PREFIX))
-        };
-        let mut done = 0;
-        for batch in prefix.chunks(BATCH) {
+fn build_in<V: VectorSource + ?Sized>(
+    vectors: &V,
+    distance: Distance,
+    params: &HnswParams,
+    indexed: &(dyn Fn(PointOffset) -> bool + Sync),
+    cancel: &AtomicBool,
+    progress: &dyn Fn(usize),
+) -> Result<HnswGraph, IndexError> {
+    let n = vectors.len();
+    let threads = params.threads();
+    let started = Instant::now();
+    // `level` is capped at `MAX_LEVEL` (32), so it fits a byte.
+    let levels: Vec<u8> = (0..n as u32)
+        .map(|i| level(params.seed, PointOffset(i), params.m) as u8)
+        .collect();
+    let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
+    let graph = GraphUnderConstruction::new(vectors, Metric(distance), params, levels);
+
+    let mut log = ProgressLog::new(order.len(), started);
+    let (prefix, rest) = if threads == 1 {
+        (&order[..], &order[..0])
+    } else {
+        order.split_at(order.len().min(SEQUENTIAL_PREFIX))
+    };
+    let mut done = 0;
+    for batch in prefix.chunks(BATCH) {
+        check(cancel)?;
+        batch.iter().for_each(|&node| graph.insert(node));
+        done += batch.len();
+        progress(done);
+        log.tick(done);
+    }
+    if !rest.is_empty() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("hnsw-build-{i}"))
+            .build()
+            .map_err(|e| IndexError::ThreadPool(e.to_string()))?;
+        for batch in rest.chunks(BATCH) {
             check(cancel)?;
-            batch.iter().for_each(|&node| graph.insert(node));
+            pool.install(|| batch.par_iter().for_each(|&node| graph.insert(node)));
             done += batch.len();
             progress(done);
             log.tick(done);
         }
-        if !rest.is_empty() {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("hnsw-build-{i}"))
-                .build()
-                .map_err(|e| IndexError::ThreadPool(e.to_string()))?;
-            for batch in rest.chunks(BATCH) {
-                check(cancel)?;
-                pool.install(|| batch.par_iter().for_each(|&node| graph.insert(node)));
-                done += batch.len();
-                progress(done);
-                log.tick(done);
-            }
-        }
-        check(cancel)?;
-
-        let graph = graph.finish();
-        tracing::info!(
-            points = done,
-            threads,
-            seconds = started.elapsed().as_secs_f64(),
-            "HNSW graph built"
-        );
-        Ok(graph)
     }
+    check(cancel)?;
+
+    let graph = graph.finish();
+    tracing::info!(
+        points = done,
+        threads,
+        seconds = started.elapsed().as_secs_f64(),
+        "HNSW graph built"
+    );
+    Ok(graph)
 }
 
 fn check(cancel: &AtomicBool) -> Result<(), IndexError> {

@@ -282,6 +282,23 @@ impl HnswGraph {
         ef: usize,
         accept: &(dyn Fn(PointOffset) -> bool + Sync),
     ) -> Vec<ScoredOffset> {
+        // Contiguous vectors get a copy of the walk with row lookups
+        // inlined, instead of a virtual call per scored node.
+        match vectors.as_dense() {
+            Some(dense) => self.search_in(query, &dense, distance, k, ef, accept),
+            None => self.search_in(query, vectors, distance, k, ef, accept),
+        }
+    }
+
+    fn search_in<V: VectorSource + ?Sized>(
+        &self,
+        query: &[f32],
+        vectors: &V,
+        distance: Distance,
+        k: usize,
+        ef: usize,
+        accept: &(dyn Fn(PointOffset) -> bool + Sync),
+    ) -> Vec<ScoredOffset> {
         let Some(entry) = self.meta.entry_point else {
             return Vec::new();
         };

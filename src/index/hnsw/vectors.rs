@@ -26,6 +26,12 @@ pub trait VectorSource: Sync {
     /// # Panics
     /// If `offset` is not below `len()` (a caller bug).
     fn vector(&self, offset: PointOffset) -> &[f32];
+
+    /// The vectors as one row-major matrix, where they are stored that way;
+    /// the index then uses a faster, monomorphised path.
+    fn as_dense(&self) -> Option<DenseVectors<'_>> {
+        None
+    }
 }
 
 /// A contiguous row-major matrix: row `i` is the point at offset `i`.
@@ -72,5 +78,9 @@ impl VectorSource for DenseVectors<'_> {
     fn vector(&self, offset: PointOffset) -> &[f32] {
         let start = offset.0 as usize * self.dim;
         &self.data[start..start + self.dim]
+    }
+
+    fn as_dense(&self) -> Option<DenseVectors<'_>> {
+        Some(*self)
     }
 }
