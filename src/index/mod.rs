@@ -1,6 +1,7 @@
-//! Vector index layer: distance kernels, top-k selection and exact search
-//! (the HNSW graph joins here later).
+//! Vector index layer: distance kernels, top-k selection, exact search and
+//! the HNSW graph.
 
 pub mod distance;
 pub mod exact;
+pub mod hnsw;
 pub mod top_k;

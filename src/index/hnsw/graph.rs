@@ -1,0 +1,368 @@
+//! A finished HNSW graph: immutable link tables, owned after a build or
+//! memory-mapped from a file, and the search over them.
+//!
+//! The tables have one layout in memory and on disk (see
+//! [`super::format`]), so a loaded graph is searched straight from the map
+//! and a built one is saved without conversion:
+//!
+//! * `layer0`: `point_count` fixed-stride records of `1 + m0` `u32`: the
+//!   link count, then the links, unused slots zero;
+//! * `upper_offsets`: `point_count + 1` `u64`, where node `i`'s upper-layer
+//!   records start in `upper` (prefix sums, so node `i` reaches level
+//!   `(upper_offsets[i + 1] - upper_offsets[i]) / (1 + m)`);
+//! * `upper`: for each node with level `L ≥ 1`, `L` records of `1 + m`
+//!   `u32` for layers `1..=L`, laid out like layer 0.
+//!
+//! Points that were not indexed (deleted when the graph was built) have
+//! level 0 and no links, and nothing links to them.
+
+#![deny(unsafe_code)]
+
+use std::path::Path;
+
+use super::error::IndexError;
+use super::metric::Metric;
+use super::params::HnswParams;
+use super::reader::MappedLinks;
+use super::search::{Candidate, Links, ScratchPool, Walker};
+use super::vectors::VectorSource;
+use super::{reader, writer};
+use crate::index::distance::Distance;
+use crate::index::top_k::ScoredOffset;
+use crate::segment::point_id::PointOffset;
+
+/// What a graph was built with and where its search starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphMeta {
+    /// Points the graph covers, offsets `0..point_count` (indexed or not).
+    pub point_count: u32,
+    pub m: u32,
+    pub m0: u32,
+    pub ef_construct: u32,
+    pub seed: u64,
+    /// The metric the links were chosen under; search with the same one.
+    pub distance: Distance,
+    /// The node at the top layer; `None` when nothing was indexed.
+    pub entry_point: Option<PointOffset>,
+    /// The entry point's level (0 for an empty graph).
+    pub max_level: u32,
+}
+
+/// Borrowed link tables in the layout described in the module docs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkTables<'a> {
+    pub(crate) layer0: &'a [u32],
+    pub(crate) upper_offsets: &'a [u64],
+    pub(crate) upper: &'a [u32],
+    /// `1 + m0`.
+    pub(crate) stride0: usize,
+    /// `1 + m`.
+    pub(crate) stride: usize,
+    pub(crate) point_count: usize,
+}
+
+impl<'a> LinkTables<'a> {
+    /// The record (count, then slots) of `node` on `level`, if it has one.
+    pub(crate) fn record(&self, node: usize, level: usize) -> Option<&'a [u32]> {
+        if level == 0 {
+            let start = node.checked_mul(self.stride0)?;
+            return self.layer0.get(start..start.checked_add(self.stride0)?);
+        }
+        let first = usize::try_from(*self.upper_offsets.get(node)?).ok()?;
+        let end = usize::try_from(*self.upper_offsets.get(node + 1)?).ok()?;
+        let start = first.checked_add((level - 1).checked_mul(self.stride)?)?;
+        let stop = start.checked_add(self.stride)?;
+        if stop > end {
+            return None;
+        }
+        self.upper.get(start..stop)
+    }
+
+    /// The links of `node` on `level`; empty where it has none. Never
+    /// panics: a damaged table reads as missing links (files are checked
+    /// when opened, so that only matters as defence in depth).
+    #[inline]
+    pub(crate) fn links(&self, node: usize, level: usize) -> &'a [u32] {
+        self.record(node, level)
+            .and_then(|record| {
+                let count = *record.first()? as usize;
+                record.get(1..1 + count)
+            })
+            .unwrap_or(&[])
+    }
+
+    /// Levels `node` has links on above 0.
+    pub(crate) fn level(&self, node: usize) -> usize {
+        match (
+            self.upper_offsets.get(node),
+            self.upper_offsets.get(node + 1),
+        ) {
+            (Some(&start), Some(&end)) => {
+                usize::try_from(end.saturating_sub(start)).unwrap_or(0) / self.stride
+            }
+            _ => 0,
+        }
+    }
+
+    /// Flattens per-node, per-level lists (as a builder holds them) into an
+    /// owned graph.
+    pub(crate) fn build_owned(
+        params: &HnswParams,
+        distance: Distance,
+        entry: Option<(PointOffset, usize)>,
+        lists: &[Vec<Vec<u32>>],
+    ) -> HnswGraph {
+        let stride0 = 1 + params.m0;
+        let stride = 1 + params.m;
+        let mut layer0 = vec![0u32; lists.len() * stride0];
+        let mut upper_offsets = Vec::with_capacity(lists.len() + 1);
+        let mut upper = Vec::new();
+        upper_offsets.push(0u64);
+        for (node, levels) in lists.iter().enumerate() {
+            for (level, links) in levels.iter().enumerate() {
+                let record = if level == 0 {
+                    &mut layer0[node * stride0..(node + 1) * stride0]
+                } else {
+                    let start = upper.len();
+                    upper.resize(start + stride, 0);
+                    &mut upper[start..]
+                };
+                // Lists never exceed their capacity (building.rs invariants),
+                // so the count fits `u32` and the links fit the record.
+                record[0] = links.len() as u32;
+                record[1..1 + links.len()].copy_from_slice(links);
+            }
+            upper_offsets.push(upper.len() as u64);
+        }
+        let meta = GraphMeta {
+            point_count: lists.len() as u32,
+            m: params.m as u32,
+            m0: params.m0 as u32,
+            ef_construct: params.ef_construct as u32,
+            seed: params.seed,
+            distance,
+            entry_point: entry.map(|(node, _)| node),
+            max_level: entry.map_or(0, |(_, level)| level as u32),
+        };
+        HnswGraph::from_parts(
+            meta,
+            Storage::Owned {
+                layer0,
+                upper_offsets,
+                upper,
+            },
+        )
+    }
+}
+
+impl Links for LinkTables<'_> {
+    fn node_count(&self) -> usize {
+        self.point_count
+    }
+
+    #[inline]
+    fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(self.links(node as usize, level));
+    }
+}
+
+/// Where the tables live.
+#[derive(Debug)]
+pub(crate) enum Storage {
+    Owned {
+        layer0: Vec<u32>,
+        upper_offsets: Vec<u64>,
+        upper: Vec<u32>,
+    },
+    Mapped(MappedLinks),
+}
+
+/// An immutable HNSW graph over points `0..point_count`.
+///
+/// Searches take `&self` and run concurrently; each borrows its buffers
+/// from a small pool inside the graph.
+#[derive(Debug)]
+pub struct HnswGraph {
+    meta: GraphMeta,
+    storage: Storage,
+    scratch: ScratchPool,
+}
+
+impl HnswGraph {
+    pub(crate) fn from_parts(meta: GraphMeta, storage: Storage) -> Self {
+        HnswGraph {
+            meta,
+            storage,
+            scratch: ScratchPool::default(),
+        }
+    }
+
+    pub fn meta(&self) -> &GraphMeta {
+        &self.meta
+    }
+
+    /// Points covered, indexed or not.
+    pub fn len(&self) -> usize {
+        self.meta.point_count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meta.point_count == 0
+    }
+
+    /// True when the graph lives in a memory-mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped(_))
+    }
+
+    pub(crate) fn tables(&self) -> LinkTables<'_> {
+        let (layer0, upper_offsets, upper): (&[u32], &[u64], &[u32]) = match &self.storage {
+            Storage::Owned {
+                layer0,
+                upper_offsets,
+                upper,
+            } => (layer0, upper_offsets, upper),
+            Storage::Mapped(mapped) => mapped.tables(),
+        };
+        LinkTables {
+            layer0,
+            upper_offsets,
+            upper,
+            stride0: 1 + self.meta.m0 as usize,
+            stride: 1 + self.meta.m as usize,
+            point_count: self.meta.point_count as usize,
+        }
+    }
+
+    /// The top layer of `offset` (0 for points not indexed).
+    ///
+    /// # Panics
+    /// If `offset` is not below [`HnswGraph::len`].
+    pub fn level(&self, offset: PointOffset) -> usize {
+        assert!((offset.0 as usize) < self.len(), "offset out of range");
+        self.tables().level(offset.0 as usize)
+    }
+
+    /// The links of `offset` on `level`, in stored order; empty above the
+    /// point's level.
+    pub fn links(
+        &self,
+        offset: PointOffset,
+        level: usize,
+    ) -> impl Iterator<Item = PointOffset> + '_ {
+        self.tables()
+            .links(offset.0 as usize, level)
+            .iter()
+            .map(|&n| PointOffset(n))
+    }
+
+    /// The `k` points closest to `query` among those `accept` admits, best
+    /// first (equal scores by smaller offset), scored as
+    /// [`Distance::score`] would.
+    ///
+    /// Greedy descent through the upper layers, then a beam search of
+    /// `max(ef, k)` candidates on layer 0. `accept` filters results only:
+    /// rejected points are still walked through, so a filter keeps the
+    /// graph connected (see `Walker::beam`). `query` and `vectors` must be
+    /// in stored form ([`Distance::preprocess`]), `vectors` the ones the
+    /// graph was built over and `distance` the one it was built with (a
+    /// different metric gives valid scores but poor recall). Points whose
+    /// score is NaN (or an infinitely bad score) are never returned.
+    ///
+    /// # Panics
+    /// If `query` or `vectors` do not have the dimension of the vectors the
+    /// graph was built over, or `vectors` holds fewer points than the graph.
+    pub fn search(
+        &self,
+        query: &[f32],
+        vectors: &dyn VectorSource,
+        distance: Distance,
+        k: usize,
+        ef: usize,
+        accept: &(dyn Fn(PointOffset) -> bool + Sync),
+    ) -> Vec<ScoredOffset> {
+        // Contiguous vectors get a copy of the walk with row lookups
+        // inlined, instead of a virtual call per scored node.
+        match vectors.as_dense() {
+            Some(dense) => self.search_in(query, &dense, distance, k, ef, accept),
+            None => self.search_in(query, vectors, distance, k, ef, accept),
+        }
+    }
+
+    fn search_in<V: VectorSource + ?Sized>(
+        &self,
+        query: &[f32],
+        vectors: &V,
+        distance: Distance,
+        k: usize,
+        ef: usize,
+        accept: &(dyn Fn(PointOffset) -> bool + Sync),
+    ) -> Vec<ScoredOffset> {
+        let Some(entry) = self.meta.entry_point else {
+            return Vec::new();
+        };
+        if k == 0 {
+            return Vec::new();
+        }
+        let tables = self.tables();
+        let metric = Metric(distance);
+        let walker = Walker {
+            links: &tables,
+            vectors,
+            metric,
+        };
+        let mut scratch = self.scratch.checkout();
+        let mut current = Candidate {
+            key: walker.key(query, entry.0),
+            node: entry.0,
+        };
+        for level in (1..=self.meta.max_level as usize).rev() {
+            current = walker.greedy(query, current, level, &mut scratch);
+        }
+        walker.beam(
+            query,
+            &[current],
+            0,
+            ef.max(k),
+            |n| accept(PointOffset(n)),
+            &mut scratch,
+        );
+        scratch.sort_results();
+        scratch
+            .sorted
+            .iter()
+            // `+∞` is the key of a NaN score (see `metric`): unrankable.
+            .filter(|c| c.key != f32::INFINITY)
+            .take(k)
+            .map(|c| ScoredOffset {
+                offset: PointOffset(c.node),
+                score: metric.score(c.key),
+            })
+            .collect()
+    }
+
+    /// Saves the graph to `path` atomically (temp file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<(), IndexError> {
+        writer::write_graph(self, path)
+    }
+
+    /// Opens a graph saved by [`HnswGraph::save`], memory-mapped: nothing is
+    /// copied to the heap, searches read the file's pages.
+    pub fn open(path: &Path) -> Result<Self, IndexError> {
+        reader::open_graph(path)
+    }
+}
+
+/// Same metadata and the same links, whatever the storage: how builds are
+/// compared (single-threaded CPU against another builder, built against
+/// reloaded).
+impl PartialEq for HnswGraph {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.tables(), other.tables());
+        self.meta == other.meta
+            && a.layer0 == b.layer0
+            && a.upper_offsets == b.upper_offsets
+            && a.upper == b.upper
+    }
+}
