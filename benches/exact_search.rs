@@ -105,6 +105,8 @@ fn bench(c: &mut Criterion) {
         limit: 10,
         offset: 0,
         score_threshold: None,
+        hnsw_ef: None,
+        exact: true,
     };
 
     let mut group = c.benchmark_group("exact_search");

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod collection;
 pub mod index;
+pub mod optimizer;
 pub mod segment;
 pub mod settings;
 pub mod storage;

@@ -1,22 +1,32 @@
-//! Property test: random sequences of upserts, deletes, payload operations
-//! and restarts applied to a collection and to a plain `HashMap` model must
-//! never diverge (points, payloads, vectors, counts, scroll order and exact
-//! search results).
+//! Property test: random sequences of upserts, deletes, payload operations,
+//! optimizations and restarts applied to a collection and to a plain
+//! `HashMap` model must never diverge (points, payloads, vectors, counts,
+//! scroll order, exact and HNSW search results).
+//!
+//! The collection indexes every segment of 4 points or more (1 KB of 64-d
+//! vectors), vacuums and merges down to two sealed segments, so its
+//! background optimizer seals, copies, builds graphs and swaps segments
+//! while the operations go on; `Optimize` also waits until it is idle.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
 use serde_json::json;
 use vecforge::collection::operations::{PointInsert, PointsSelector, UpdateOperation};
+use vecforge::collection::optimization::CollectionStatus;
 use vecforge::collection::{Collection, SearchRequest};
 use vecforge::index::distance::Distance;
 use vecforge::segment::filter::Filter;
 use vecforge::segment::payload::Payload;
 use vecforge::segment::point_id::PointId;
 
+/// Distinct values per vector; each is repeated to [`STORED_DIM`].
 const DIM: usize = 4;
+const STORED_DIM: usize = 64;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -30,6 +40,7 @@ enum Op {
     Clear(u64),
     UpdateVector(u64, [i8; DIM]),
     Restart,
+    Optimize,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -47,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => id.clone().prop_map(Op::Clear),
         1 => (id, vec.clone()).prop_map(|(i, v)| Op::UpdateVector(i, v)),
         1 => Just(Op::Restart),
+        1 => Just(Op::Optimize),
     ]
 }
 
@@ -58,7 +70,11 @@ fn a_filter(a: i64) -> Filter {
 }
 
 fn vector(v: &[i8; DIM]) -> Vec<f32> {
-    v.iter().map(|x| *x as f32).collect()
+    v.iter()
+        .map(|x| *x as f32)
+        .cycle()
+        .take(STORED_DIM)
+        .collect()
 }
 
 fn one(v: Vec<f32>) -> BTreeMap<String, Vec<f32>> {
@@ -168,7 +184,24 @@ fn apply(c: &Collection, model: &mut Model, op: &Op) {
                 *old = vector(v);
             }
         }
+        Op::Optimize => wait_until_optimized(c),
         Op::Restart => unreachable!("handled by the caller"),
+    }
+}
+
+fn wait_until_optimized(c: &Collection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let report = c.optimizer_report();
+        assert_eq!(report.error, None, "optimizer failed");
+        if report.status == CollectionStatus::Green {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "optimizer still busy after 30 s: {report:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -200,16 +233,25 @@ fn check(c: &Collection, model: &Model) {
             .count();
         assert_eq!(c.count(Some(&a_filter(a))), want, "count where a = {a}");
     }
-    // Exact Euclid search from the origin-ish query against the model.
-    let query = vec![0.5f32, -0.25, 1.0, 0.0];
+    // Euclid search from the origin-ish query against the model, exact and
+    // through the graphs (tiny, so a beam of 64 sees every point).
+    let query = vector(&[1, 0, 2, -1]);
+    for exact in [true, false] {
+        check_search(c, model, &query, exact);
+    }
+}
+
+fn check_search(c: &Collection, model: &Model, query: &[f32], exact: bool) {
     let found = c
         .search(&SearchRequest {
             vector_name: String::new(),
-            vector: query.clone(),
+            vector: query.to_vec(),
             filter: None,
             limit: 5,
             offset: 0,
             score_threshold: None,
+            hnsw_ef: Some(64),
+            exact,
         })
         .expect("search");
     let mut brute: Vec<(f32, u64)> = model
@@ -217,7 +259,7 @@ fn check(c: &Collection, model: &Model) {
         .map(|(id, (v, _))| {
             (
                 v.iter()
-                    .zip(&query)
+                    .zip(query)
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum::<f32>()
                     .sqrt(),
@@ -232,7 +274,7 @@ fn check(c: &Collection, model: &Model) {
     for (g, w) in got.iter().zip(&want) {
         assert!(
             (g - w).abs() <= 1e-5,
-            "search scores {got:?} vs model {want:?}"
+            "search (exact: {exact}) scores {got:?} vs model {want:?}"
         );
     }
 }
@@ -244,7 +286,12 @@ proptest! {
     fn collection_matches_hashmap_model(ops in prop::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("c");
-        let config = common::collection_config(vecforge::collection::config::VectorsConfig::Single(Box::new(common::vector_params(DIM as u64, Distance::Euclid))));
+        let mut config = common::collection_config(vecforge::collection::config::VectorsConfig::Single(Box::new(common::vector_params(STORED_DIM as u64, Distance::Euclid))));
+        let optimizers = &mut config.optimizer_config;
+        optimizers.indexing_threshold = Some(1);
+        optimizers.default_segment_number = 2;
+        optimizers.vacuum_min_vector_number = 4;
+        config.hnsw_config.full_scan_threshold = 0;
         let mut collection = Some(Collection::create(&path, "model", config).expect("create"));
         let mut model = Model::new();
         for op in &ops {
@@ -259,6 +306,14 @@ proptest! {
         // A waited operation is applied after everything queued before it.
         let c = collection.as_ref().expect("open");
         c.update(UpdateOperation::Delete { selector: PointsSelector::Ids(vec![PointId::Num(1_000_000)]) }, true).expect("barrier");
+        check(c, &model);
+        // At rest, a segment is left without a graph only while it is below
+        // the 1 KB threshold (three points or fewer): the optimizer ran.
+        wait_until_optimized(c);
+        prop_assert!(
+            c.indexed_vectors_count() + 3 * c.segments_count() >= model.len(),
+            "{} of {} indexed: {:?}", c.indexed_vectors_count(), model.len(), c.optimizer_report()
+        );
         check(c, &model);
     }
 }

@@ -66,6 +66,10 @@ impl CollectionError {
                 SegmentError::UnknownVector(_) | SegmentError::WrongDimension { .. } => {
                     ErrorClass::BadInput
                 }
+                SegmentError::Index { source, .. } => match source.is_user_fault() {
+                    true => ErrorClass::BadInput,
+                    false => ErrorClass::Internal,
+                },
                 SegmentError::Io { .. } | SegmentError::Corrupted { .. } => ErrorClass::Internal,
             },
             CollectionError::Io { .. } => ErrorClass::Internal,

@@ -1,4 +1,5 @@
-//! A collection: its config, write-ahead log, segment and update worker.
+//! A collection: its config, write-ahead log, segments, update worker and
+//! optimizer.
 //!
 //! Writes go through [`Collection::update`]: the operation is validated,
 //! given the next WAL sequence number and appended to the WAL, then handed
@@ -7,19 +8,24 @@
 //! two orders agree). `wait=false` returns once the WAL holds the operation;
 //! `wait=true` also fsyncs the WAL and waits until the worker applied it.
 //!
-//! Reads (retrieve, scroll, count, search) take the segment's read lock and
-//! see every operation applied so far.
+//! Reads (retrieve, scroll, count, search) take the segment holder's read
+//! lock and see every operation applied so far, over every segment
+//! ([`holder`]). The optimizer thread ([`optimization`]) rebuilds segments
+//! in the background and swaps them in under the write lock.
 //!
-//! Directory layout: `config.json`, `wal/`, `segments/0/`.
+//! Directory layout: `config.json`, `segments.json` (the [`manifest`]),
+//! `wal/`, `segments/{id}/`.
 
 #![deny(unsafe_code)]
 
 pub mod config;
 pub mod error;
+pub mod holder;
+pub mod manifest;
 pub mod operations;
+pub mod optimization;
 mod update_worker;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -27,15 +33,18 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use crate::segment::display_name;
 use crate::segment::filter::Filter;
 use crate::segment::payload::Payload;
-use crate::segment::payload_index::{FieldSchema, IndexInfo};
+use crate::segment::payload_index::IndexInfo;
 use crate::segment::point_id::PointId;
-use crate::segment::{NamedVectors, ScoredPoint, Segment};
+use crate::segment::{NamedVectors, ScoredPoint, SearchParams};
 use crate::wal::{Wal, WalOptions};
 pub use config::CollectionConfig;
 pub use error::{CollectionError, ErrorClass};
+use holder::SegmentHolder;
 use operations::UpdateOperation;
+use optimization::{OptimizerReport, OptimizerShared, OptimizerWorker};
 use update_worker::{Job, UpdateWorker};
 
 /// How far an update had got when the call returned.
@@ -62,6 +71,10 @@ pub struct SearchRequest {
     pub limit: usize,
     pub offset: usize,
     pub score_threshold: Option<f32>,
+    /// Beam width of graph searches; the vector's `ef_construct` if unset.
+    pub hnsw_ef: Option<usize>,
+    /// Scan every point instead of using a graph.
+    pub exact: bool,
 }
 
 /// A stored point as read back.
@@ -78,16 +91,16 @@ pub struct StoredPoint {
 pub struct Collection {
     name: String,
     dir: PathBuf,
-    config: RwLock<CollectionConfig>,
+    config: Arc<RwLock<CollectionConfig>>,
     wal: Arc<Wal>,
-    segment: Arc<RwLock<Segment>>,
+    holder: Arc<RwLock<SegmentHolder>>,
     /// The worker's queue; `None` once the collection is closed. Held while
     /// appending to the WAL so that queue order equals WAL order.
     submit: Mutex<Option<mpsc::Sender<Job>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    optimizer: Arc<OptimizerShared>,
+    optimizer_thread: Mutex<Option<JoinHandle<()>>>,
 }
-
-const SEGMENT_DIR: &str = "segments/0";
 
 impl Collection {
     /// Creates a new collection in `dir`, which must not exist yet.
@@ -118,8 +131,8 @@ impl Collection {
                 segments_ahead: config.wal_config.wal_segments_ahead,
             },
         )?;
-        let mut segment = Segment::open(&dir.join(SEGMENT_DIR), &config.params.vectors.specs())?;
-        let replayed = update_worker::replay(&wal, &mut segment)?;
+        let mut holder = SegmentHolder::open(dir, &config.params.vectors.specs())?;
+        let replayed = update_worker::replay(&wal, &mut holder)?;
         if replayed > 0 {
             tracing::info!(
                 collection = name,
@@ -127,45 +140,61 @@ impl Collection {
                 "replayed write-ahead log"
             );
         }
-        // The segment (its meta file plus the WAL replay) is the authority
-        // on payload indexes; the config mirrors it. The config is written
+        // The segments (the manifest plus the WAL replay) are the authority
+        // on payload indexes; the config mirrors them. The config is written
         // just after the WAL append of an index operation, so a crash or a
         // failed write in between leaves it behind: repair it here.
         let mut config = config;
-        let applied = segment_schema(&segment);
-        if applied != config.payload_schema {
-            config.payload_schema = applied;
+        if *holder.schema() != config.payload_schema {
+            config.payload_schema = holder.schema().clone();
             config.store(dir).map_err(|source| CollectionError::Io {
                 path: dir.join(config::CONFIG_FILE),
                 source,
             })?;
         }
+        let flush_interval =
+            std::time::Duration::from_secs(config.optimizer_config.flush_interval_sec.max(1));
         let wal = Arc::new(wal);
-        let segment = Arc::new(RwLock::new(segment));
+        let holder = Arc::new(RwLock::new(holder));
+        let config = Arc::new(RwLock::new(config));
+        let optimizer = Arc::new(OptimizerShared::default());
+        let spawn_error = |source| CollectionError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         let (tx, rx) = mpsc::channel();
         let worker = UpdateWorker {
             name: name.to_string(),
             wal: wal.clone(),
-            segment: segment.clone(),
-            flush_interval: std::time::Duration::from_secs(
-                config.optimizer_config.flush_interval_sec.max(1),
-            ),
+            holder: holder.clone(),
+            optimizer: optimizer.clone(),
+            flush_interval,
         };
         let handle = std::thread::Builder::new()
             .name(format!("update-{name}"))
             .spawn(move || worker.run(rx))
-            .map_err(|source| CollectionError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            .map_err(spawn_error)?;
+        let optimizer_worker = OptimizerWorker {
+            name: name.to_string(),
+            holder: holder.clone(),
+            config: config.clone(),
+            shared: optimizer.clone(),
+        };
+        let optimizer_handle = std::thread::Builder::new()
+            .name(format!("optimize-{name}"))
+            .spawn(move || optimizer_worker.run())
+            .map_err(spawn_error)?;
+        optimizer.notify();
         Ok(Collection {
             name: name.to_string(),
             dir: dir.to_path_buf(),
-            config: RwLock::new(config),
+            config,
             wal,
-            segment,
+            holder,
             submit: Mutex::new(Some(tx)),
             worker: Mutex::new(Some(handle)),
+            optimizer,
+            optimizer_thread: Mutex::new(Some(optimizer_handle)),
         })
     }
 
@@ -194,6 +223,9 @@ impl Collection {
             source,
         })?;
         *config = new;
+        drop(config);
+        // Thresholds or graph parameters may have changed.
+        self.optimizer.notify();
         Ok(())
     }
 
@@ -219,7 +251,7 @@ impl Collection {
 
     /// Payload indexes with their indexed point counts, by field name.
     pub fn payload_indexes(&self) -> Vec<IndexInfo> {
-        self.segment.read().index_info()
+        self.holder.read().index_info()
     }
 
     /// Validates `op`, logs it and queues it; see the module docs for `wait`.
@@ -277,24 +309,45 @@ impl Collection {
     }
 
     pub fn points_count(&self) -> usize {
-        self.segment.read().len()
+        self.holder.read().len()
     }
 
     pub fn segments_count(&self) -> usize {
-        1
+        self.holder.read().segments().count()
+    }
+
+    /// Live vectors covered by an HNSW graph, all vector spaces together.
+    pub fn indexed_vectors_count(&self) -> usize {
+        let holder = self.holder.read();
+        holder
+            .segments()
+            .map(|(_, segment)| {
+                let segment = segment.read();
+                holder
+                    .specs()
+                    .keys()
+                    .filter(|name| segment.graph_params(name).is_some())
+                    .map(|name| segment.vector_count(name))
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// The optimizer's status, running and pending work.
+    pub fn optimizer_report(&self) -> OptimizerReport {
+        let config = self.config.read().clone();
+        self.optimizer.report(&self.holder.read(), &config)
     }
 
     pub fn retrieve(&self, ids: &[PointId]) -> Vec<StoredPoint> {
-        let segment = self.segment.read();
+        let holder = self.holder.read();
         ids.iter()
-            .filter_map(|id| {
-                let version = segment.point_version(*id)?;
-                segment.retrieve(*id).map(|(payload, vectors)| StoredPoint {
-                    id: *id,
-                    version,
-                    payload: payload.clone(),
-                    vectors,
-                })
+            .filter_map(|id| holder.retrieve(*id))
+            .map(|record| StoredPoint {
+                id: record.id,
+                version: record.version,
+                payload: record.payload,
+                vectors: record.vectors,
             })
             .collect()
     }
@@ -306,17 +359,19 @@ impl Collection {
         filter: Option<&Filter>,
         limit: usize,
     ) -> (Vec<PointId>, Option<PointId>) {
-        let segment = self.segment.read();
-        let mut ids = segment.scroll(from, filter, limit.saturating_add(1));
+        let mut ids = self
+            .holder
+            .read()
+            .scroll(from, filter, limit.saturating_add(1));
         let next = if ids.len() > limit { ids.pop() } else { None };
         (ids, next)
     }
 
     pub fn count(&self, filter: Option<&Filter>) -> usize {
-        self.segment.read().count(filter)
+        self.holder.read().count(filter)
     }
 
-    /// Exact search; see [`SearchRequest`].
+    /// Nearest neighbours over every segment; see [`SearchRequest`].
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<ScoredPoint>, CollectionError> {
         let config = self.config.read();
         let params = config
@@ -341,15 +396,34 @@ impl Collection {
                 "query vector contains a non-finite number".into(),
             ));
         }
+        if request.hnsw_ef == Some(0) {
+            return Err(CollectionError::validation(
+                "params.hnsw_ef",
+                "must be at least 1",
+            ));
+        }
         let distance = params.distance;
+        let mut hnsw = config.hnsw_config.clone();
+        if let Some(diff) = &params.hnsw_config {
+            hnsw.apply(diff);
+        }
+        let search_params = SearchParams {
+            ef: request.hnsw_ef.unwrap_or(hnsw.ef_construct),
+            exact: request.exact,
+            full_scan_threshold_kb: hnsw.full_scan_threshold,
+        };
         drop(config);
         let mut query = request.vector.clone();
         distance.preprocess(&mut query);
         let k = request.limit.saturating_add(request.offset);
-        let found =
-            self.segment
-                .read()
-                .search(&request.vector_name, &query, request.filter.as_ref(), k)?;
+        let found = self.holder.read().search(
+            &request.vector_name,
+            &query,
+            request.filter.as_ref(),
+            k,
+            &search_params,
+            distance,
+        )?;
         Ok(found
             .into_iter()
             .filter(|p| match request.score_threshold {
@@ -362,8 +436,15 @@ impl Collection {
             .collect())
     }
 
-    /// Stops the worker after it applied everything queued, and flushes.
+    /// Stops the optimizer (cancelling a running build), then the update
+    /// worker after it applied everything queued, and commits.
     pub fn close(&self) {
+        self.optimizer.stop();
+        if let Some(handle) = self.optimizer_thread.lock().take() {
+            if handle.join().is_err() {
+                tracing::error!(collection = self.name, "optimizer panicked");
+            }
+        }
         self.submit.lock().take();
         if let Some(handle) = self.worker.lock().take() {
             if handle.join().is_err() {
@@ -376,22 +457,5 @@ impl Collection {
 impl Drop for Collection {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// The schema of every index the segment has, by field name.
-fn segment_schema(segment: &Segment) -> BTreeMap<String, FieldSchema> {
-    segment
-        .index_info()
-        .into_iter()
-        .map(|info| (info.field_name, info.schema))
-        .collect()
-}
-
-pub fn display_name(vector_name: &str) -> &str {
-    if vector_name.is_empty() {
-        "(unnamed)"
-    } else {
-        vector_name
     }
 }

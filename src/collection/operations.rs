@@ -16,7 +16,9 @@ use crate::segment::filter::{self, Filter, JsonPath};
 use crate::segment::payload::Payload;
 use crate::segment::payload_index::FieldSchema;
 use crate::segment::point_id::PointId;
-use crate::segment::{NamedVectors, Segment};
+use crate::segment::NamedVectors;
+
+use super::holder::{field_path, SegmentHolder};
 
 /// Which points an operation touches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,8 +139,8 @@ impl UpdateOperation {
         Ok(())
     }
 
-    /// Applies the operation to `segment`, all or nothing.
-    pub fn apply(&self, segment: &mut Segment) -> Result<(), CollectionError> {
+    /// Applies the operation to the collection's segments, all or nothing.
+    pub fn apply(&self, segment: &mut SegmentHolder) -> Result<(), CollectionError> {
         match self {
             UpdateOperation::Upsert { points } => {
                 for p in points {
@@ -214,7 +216,7 @@ impl UpdateOperation {
             UpdateOperation::CreateFieldIndex {
                 field_name,
                 field_schema,
-            } => segment.create_index(field_name, field_path(field_name)?, field_schema.clone()),
+            } => segment.create_index(field_name, field_path(field_name)?, field_schema.clone())?,
             UpdateOperation::DeleteFieldIndex { field_name } => {
                 // Deleting an absent index succeeds, as in Qdrant.
                 segment.delete_index(field_name);
@@ -222,13 +224,6 @@ impl UpdateOperation {
         }
         Ok(())
     }
-}
-
-/// A payload index's field name is a key path.
-fn field_path(field_name: &str) -> Result<JsonPath, CollectionError> {
-    field_name
-        .parse::<JsonPath>()
-        .map_err(|e| CollectionError::validation("field_name", e.to_string()))
 }
 
 fn prepare_vectors(
@@ -275,7 +270,7 @@ fn validate_selector(selector: &PointsSelector) -> Result<(), CollectionError> {
 }
 
 /// Ids the selector names that exist, in ascending order for filters.
-fn resolve(segment: &Segment, selector: &PointsSelector) -> Vec<PointId> {
+fn resolve(segment: &SegmentHolder, selector: &PointsSelector) -> Vec<PointId> {
     match selector {
         PointsSelector::Ids(ids) => ids.clone(),
         PointsSelector::Filter(f) => segment.scroll(None, Some(f), usize::MAX),
@@ -284,7 +279,7 @@ fn resolve(segment: &Segment, selector: &PointsSelector) -> Vec<PointId> {
 
 /// Like [`resolve`], but explicitly named ids must all exist.
 fn resolve_existing(
-    segment: &Segment,
+    segment: &SegmentHolder,
     selector: &PointsSelector,
 ) -> Result<Vec<PointId>, CollectionError> {
     let ids = resolve(segment, selector);

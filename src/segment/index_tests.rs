@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::payload_index::FieldSchema;
-use super::{NamedVectors, Segment, VectorSpec};
+use super::{NamedVectors, SearchParams, Segment, VectorSpec};
 use crate::index::distance::Distance;
 use crate::segment::filter::{
     Bounds, Condition, FieldCondition, Filter, Match, MatchList, MatchValue, Predicate, Range,
@@ -203,7 +203,7 @@ fn open(dir: &std::path::Path) -> Segment {
             distance: Distance::Dot,
         },
     )]);
-    Segment::open(dir, &specs).unwrap_or_else(|e| panic!("open segment: {e}"))
+    Segment::create(dir, &specs).unwrap_or_else(|e| panic!("create segment: {e}"))
 }
 
 fn apply(segment: &mut Segment, op: &Op) {
@@ -238,9 +238,15 @@ fn scan(segment: &Segment, filter: &Filter) -> Vec<PointId> {
         .collect()
 }
 
+const EXACT: SearchParams = SearchParams {
+    ef: 100,
+    exact: true,
+    full_scan_threshold_kb: 0,
+};
+
 fn search_ids(segment: &Segment, filter: &Filter) -> Vec<PointId> {
     let mut ids: Vec<PointId> = segment
-        .search("", &[0.5, 1.0], Some(filter), 100)
+        .search("", &[0.5, 1.0], Some(filter), 100, &EXACT)
         .unwrap_or_else(|e| panic!("search: {e}"))
         .into_iter()
         .map(|p| p.id)
@@ -289,12 +295,15 @@ proptest! {
                 prop_assert_eq!(plain.scroll(None, Some(filter), usize::MAX), expected);
             }
         }
-        // Reopening finds the schema in the meta file and rebuilds the same
+        // Reopened with the flushed log, and given the schema again (as the
+        // collection does from its manifest), the segment rebuilds the same
         // indexes from the replayed payloads.
-        indexed.flush().unwrap_or_else(|e| panic!("{e}"));
+        let log_len = indexed.flush().unwrap_or_else(|e| panic!("{e}"));
         let counts = indexed.index_info();
         drop(indexed);
-        let reopened = open(&dir.path().join("indexed"));
+        let mut reopened = Segment::open(&dir.path().join("indexed"), log_len)
+            .unwrap_or_else(|e| panic!("reopen: {e}"));
+        create_indexes(&mut reopened);
         prop_assert_eq!(reopened.index_info(), counts);
         for filter in &filters {
             prop_assert_eq!(reopened.scroll(None, Some(filter), usize::MAX), scan(&reopened, filter));

@@ -3,15 +3,24 @@
 //! A segment owns its directory:
 //!
 //! ```text
-//! meta.json      durable version and point-log length (see `meta`)
+//! meta.json      vector spaces, graph files (see `meta`)
 //! points.log     id ↔ offset, payloads, vector presence (see `point_log`)
 //! vectors/N.bin  one memory-mapped f32 matrix per named vector
+//! graph-N.hnsw   the HNSW graph of vector N, where one was built
 //! ```
 //!
-//! Mutations are applied by exactly one thread (the collection's update
-//! worker) through `&mut self`; readers share `&self`. The in-memory state is
-//! always the result of applying the WAL up to [`Segment::version`];
-//! [`Segment::flush`] makes that state durable so the WAL can be truncated.
+//! Mutations are applied by exactly one thread at a time (the collection's
+//! update worker, or the optimizer filling a segment nobody else sees yet)
+//! through `&mut self`; readers share `&self`. [`Segment::flush`] makes the
+//! in-memory state durable and returns the point-log length that holds it;
+//! the collection records that length in its manifest, and
+//! [`Segment::open`] cuts the log back to it.
+//!
+//! A segment with graphs is never given new points: the collection only
+//! inserts into its appendable segment, and moves a point out of an indexed
+//! one when its vectors change. Deletes, payload changes and vector removals
+//! happen in place; the graph walks through such points without returning
+//! them.
 
 #![deny(unsafe_code)]
 
@@ -31,18 +40,26 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use std::sync::atomic::AtomicBool;
 
 use crate::index::distance::Distance;
 use crate::index::exact::exact_top_k;
+use crate::index::hnsw::{DenseVectors, GraphBuilder, HnswGraph, HnswParams, IndexError};
+use crate::index::top_k::{ScoredOffset, TopK};
 use filter::{Filter, JsonPath, PointView};
 use id_tracker::IdTracker;
-use meta::{SegmentMeta, StoredVector};
+use meta::{GraphParams, SegmentMeta, StoredGraph, StoredVector};
 use payload::Payload;
 use payload_index::{FieldSchema, IndexInfo, PayloadIndexes, Tokenizer};
 use point_id::{PointId, PointOffset};
 use point_log::{PointLogRecord, PointLogWriter};
 use vector_storage::VectorStorage;
+
+/// Index candidates scored per parallel task.
+const CANDIDATE_CHUNK: usize = 4096;
 
 /// Vectors of one point by name; the unnamed (default) vector is `""`.
 pub type NamedVectors = BTreeMap<String, Vec<f32>>;
@@ -75,6 +92,31 @@ pub enum SegmentError {
         expected: usize,
         got: usize,
     },
+    /// Building or loading an HNSW graph failed; the index error says whose
+    /// fault it is.
+    #[error("HNSW index of vector {vector:?}: {source}")]
+    Index { vector: String, source: IndexError },
+}
+
+/// How a segment answers one search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchParams {
+    /// Beam width of a graph search (raised to `k` when smaller).
+    pub ef: usize,
+    /// Scan every point instead of walking the graph.
+    pub exact: bool,
+    /// Qdrant's `full_scan_threshold`, in KB of vectors: a segment, or a
+    /// filter's estimated matches, smaller than this is scanned exactly.
+    pub full_scan_threshold_kb: usize,
+}
+
+/// Points from one segment the optimizer copies into another, by id.
+#[derive(Debug, Clone)]
+pub struct PointRecord {
+    pub id: PointId,
+    pub version: u64,
+    pub payload: Payload,
+    pub vectors: NamedVectors,
 }
 
 /// A point found by search, best first.
@@ -102,63 +144,84 @@ pub struct Segment {
     /// `payload_index` for why only their schema is persisted.
     indexes: PayloadIndexes,
     log: Mutex<PointLogWriter>,
-    /// The vector files as recorded in the meta file.
-    stored: BTreeMap<String, StoredVector>,
+    /// Vector files and graph files, as recorded in `meta.json`.
+    meta: SegmentMeta,
+    /// Memory-mapped graphs, by vector name; see `meta.graphs`.
+    graphs: BTreeMap<String, HnswGraph>,
     version: u64,
 }
 
 impl Segment {
-    /// Opens the segment in `dir`, creating it with `specs` if it is new.
-    /// An existing segment keeps the vector spaces it was created with.
-    pub fn open(dir: &Path, specs: &BTreeMap<String, VectorSpec>) -> Result<Segment, SegmentError> {
-        let io = |source| SegmentError::Io {
+    /// Creates an empty segment in `dir` (which may exist, but must hold no
+    /// segment yet) for the vector spaces `specs`.
+    pub fn create(
+        dir: &Path,
+        specs: &BTreeMap<String, VectorSpec>,
+    ) -> Result<Segment, SegmentError> {
+        std::fs::create_dir_all(dir.join("vectors")).map_err(|source| SegmentError::Io {
             path: dir.to_path_buf(),
             source,
-        };
-        std::fs::create_dir_all(dir.join("vectors")).map_err(io)?;
-        let meta = match SegmentMeta::load(dir)? {
-            Some(meta) => meta,
-            None => {
-                let vectors = specs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, spec))| {
-                        (
-                            name.clone(),
-                            StoredVector {
-                                spec: *spec,
-                                file: format!("{i}.bin"),
-                            },
-                        )
-                    })
-                    .collect();
-                let meta = SegmentMeta {
-                    format: meta::FORMAT,
-                    version: 0,
-                    log_len: 0,
-                    vectors,
-                    payload_indexes: BTreeMap::new(),
+        })?;
+        let vectors = specs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, spec))| {
+                let stored = StoredVector {
+                    spec: *spec,
+                    file: format!("{i}.bin"),
                 };
-                meta.store(dir)?;
-                meta
-            }
+                (name.clone(), stored)
+            })
+            .collect();
+        let meta = SegmentMeta {
+            format: meta::FORMAT,
+            vectors,
+            graphs: BTreeMap::new(),
+            legacy: None,
         };
+        meta.store(dir)?;
+        Segment::open(dir, 0)
+    }
+
+    /// Opens the segment in `dir` with the first `log_len` bytes of its
+    /// point log (what the collection's manifest says is durable); later
+    /// bytes are cut. Graphs are memory-mapped, not rebuilt.
+    pub fn open(dir: &Path, log_len: u64) -> Result<Segment, SegmentError> {
+        let meta = SegmentMeta::load(dir)?.ok_or_else(|| SegmentError::Corrupted {
+            path: dir.join(meta::META_FILE),
+            reason: "segment meta file is missing".into(),
+        })?;
         let log_path = dir.join("points.log");
-        let records = point_log::read_log(&log_path, meta.log_len)?;
-        let log = PointLogWriter::open(&log_path, meta.log_len)?;
+        let records = point_log::read_log(&log_path, log_len)?;
+        let log = PointLogWriter::open(&log_path, log_len)?;
         let mut vectors = BTreeMap::new();
         let mut present = BTreeMap::new();
-        let mut stored_specs = BTreeMap::new();
+        let mut specs = BTreeMap::new();
         for (name, stored) in &meta.vectors {
             let storage =
                 VectorStorage::open(&dir.join("vectors").join(&stored.file), stored.spec.dim)?;
             vectors.insert(name.clone(), storage);
             present.insert(name.clone(), Vec::new());
-            stored_specs.insert(name.clone(), stored.spec);
+            specs.insert(name.clone(), stored.spec);
+        }
+        let mut graphs = BTreeMap::new();
+        for (name, stored) in &meta.graphs {
+            let graph =
+                HnswGraph::open(&dir.join(&stored.file)).map_err(|source| SegmentError::Index {
+                    vector: name.clone(),
+                    source,
+                })?;
+            tracing::info!(
+                segment = %dir.display(),
+                vector = display_name(name),
+                points = graph.len(),
+                "HNSW graph loaded"
+            );
+            graphs.insert(name.clone(), graph);
         }
         let mut segment = Segment {
             dir: dir.to_path_buf(),
-            specs: stored_specs,
+            specs,
             ids: IdTracker::default(),
             vectors,
             present,
@@ -166,19 +229,24 @@ impl Segment {
             versions: Vec::new(),
             indexes: PayloadIndexes::default(),
             log: Mutex::new(log),
-            stored: meta.vectors.clone(),
-            version: meta.version,
+            meta,
+            graphs,
+            version: 0,
         };
         for record in records {
             segment.replay(record);
         }
-        // Index contents are not stored: rebuild them from the payloads.
-        for (field_name, schema) in meta.payload_indexes {
-            let path = field_name.parse().map_err(|e| SegmentError::Corrupted {
-                path: dir.join(meta::META_FILE),
-                reason: format!("payload index {field_name:?}: {e}"),
-            })?;
-            segment.create_index(&field_name, path, schema);
+        for (name, graph) in &segment.graphs {
+            if graph.len() != segment.ids.total_offsets() {
+                return Err(SegmentError::Corrupted {
+                    path: dir.to_path_buf(),
+                    reason: format!(
+                        "graph of vector {name:?} covers {} points, the segment has {}",
+                        graph.len(),
+                        segment.ids.total_offsets()
+                    ),
+                });
+            }
         }
         Ok(segment)
     }
@@ -535,16 +603,23 @@ impl Segment {
         }
     }
 
-    /// Exact nearest neighbours of `query` (already preprocessed for the
-    /// space's distance) among points matching `filter`, best first.
+    /// Nearest neighbours of `query` (already preprocessed for the space's
+    /// distance) among points matching `filter`, best first.
+    ///
+    /// The plan: an exact scan when asked for, when the vector has no graph,
+    /// when the segment is below `full_scan_threshold_kb`, or when the
+    /// filter is estimated to match fewer points than that (from the most
+    /// selective payload index, else from a sample); otherwise a graph
+    /// search that checks the filter on every point it would return.
     pub fn search(
         &self,
         vector: &str,
         query: &[f32],
         filter: Option<&Filter>,
         k: usize,
+        params: &SearchParams,
     ) -> Result<Vec<ScoredPoint>, SegmentError> {
-        let spec = self
+        let spec = *self
             .specs
             .get(vector)
             .ok_or_else(|| SegmentError::UnknownVector(vector.to_string()))?;
@@ -553,20 +628,7 @@ impl Segment {
         let present = &self.present[vector];
         let rows = self.ids.total_offsets();
         let matrix = &storage.as_slice()[..rows * spec.dim];
-        // With an index, only its candidates are worth a filter check.
-        let allowed: Option<Vec<bool>> = filter.and_then(|f| self.indexes.candidates(f)).map(|c| {
-            let mut allowed = vec![false; rows];
-            for o in c {
-                if let Some(slot) = allowed.get_mut(o.index()) {
-                    *slot = true;
-                }
-            }
-            allowed
-        });
         let accept = |offset: PointOffset| {
-            if allowed.as_ref().is_some_and(|a| !a[offset.index()]) {
-                return false;
-            }
             if !present[offset.index()] {
                 return false;
             }
@@ -575,8 +637,76 @@ impl Segment {
             };
             filter.is_none_or(|f| f.check(&self.point(id, offset)))
         };
-        let found = exact_top_k(matrix, spec.dim, query, spec.distance, k, accept);
-        Ok(found
+        let full_scan_points =
+            params.full_scan_threshold_kb.saturating_mul(1024) / (spec.dim * 4).max(1);
+        let candidates = filter.and_then(|f| self.indexes.candidates(f));
+        let graph = self
+            .graphs
+            .get(vector)
+            .filter(|_| !params.exact && self.ids.len() >= full_scan_points);
+        let use_graph = graph.is_some()
+            && filter.is_none_or(|f| {
+                candidates.as_ref().map_or(usize::MAX, Vec::len) >= full_scan_points
+                    && self.estimate_matches(f) >= full_scan_points
+            });
+        let found = match (graph, candidates) {
+            (Some(graph), _) if use_graph => {
+                let vectors = DenseVectors::new(matrix, spec.dim);
+                graph.search(query, &vectors, spec.distance, k, params.ef, &accept)
+            }
+            // An indexed filter: score its candidates only.
+            (_, Some(candidates)) => candidates
+                .par_chunks(CANDIDATE_CHUNK)
+                .map(|chunk| {
+                    let mut top = TopK::new(k, spec.distance);
+                    for &offset in chunk {
+                        if accept(offset) {
+                            top.push(offset, spec.distance.score(query, storage.row(offset)));
+                        }
+                    }
+                    top
+                })
+                .reduce(
+                    || TopK::new(k, spec.distance),
+                    |mut a, b| {
+                        a.merge(b);
+                        a
+                    },
+                )
+                .into_sorted_vec(),
+            _ => exact_top_k(matrix, spec.dim, query, spec.distance, k, accept),
+        };
+        Ok(self.scored_points(found))
+    }
+
+    /// Live points matching `filter`, estimated from an even sample of
+    /// offsets (exact for small segments).
+    fn estimate_matches(&self, filter: &Filter) -> usize {
+        const SAMPLE: usize = 1000;
+        let rows = self.ids.total_offsets();
+        if rows == 0 {
+            return 0;
+        }
+        let step = rows.div_ceil(SAMPLE);
+        let (mut seen, mut matched) = (0usize, 0usize);
+        for offset in (0..rows).step_by(step).map(|i| PointOffset(i as u32)) {
+            if let Some(id) = self.ids.id(offset) {
+                seen += 1;
+                if filter.check(&self.point(id, offset)) {
+                    matched += 1;
+                }
+            }
+        }
+        if seen == 0 {
+            return 0;
+        }
+        // Scaled to the live points; rounded up so one sampled match is
+        // never estimated as none.
+        (matched * self.ids.len()).div_ceil(seen)
+    }
+
+    fn scored_points(&self, found: Vec<ScoredOffset>) -> Vec<ScoredPoint> {
+        found
             .into_iter()
             .filter_map(|s| {
                 let version = self.versions[s.offset.index()];
@@ -586,24 +716,163 @@ impl Segment {
                     score: s.score,
                 })
             })
-            .collect())
+            .collect()
     }
 
-    /// Makes the state at [`Segment::version`] durable.
-    pub fn flush(&self) -> Result<(), SegmentError> {
+    /// Ids of the live points, in offset order.
+    pub fn live_points(&self) -> Vec<PointId> {
+        (0..self.ids.total_offsets())
+            .filter_map(|i| self.ids.id(PointOffset(i as u32)))
+            .collect()
+    }
+
+    /// Everything about a live point, for copying it into another segment.
+    pub fn point_record(&self, id: PointId) -> Option<PointRecord> {
+        let version = self.point_version(id)?;
+        let (payload, vectors) = self.retrieve(id)?;
+        Some(PointRecord {
+            id,
+            version,
+            payload: payload.clone(),
+            vectors,
+        })
+    }
+
+    /// Inserts a point copied from another segment, keeping its version.
+    pub fn insert_record(&mut self, record: &PointRecord) -> Result<(), SegmentError> {
+        let version = self.version;
+        self.version = record.version;
+        let result = self.upsert(record.id, &record.vectors, record.payload.clone());
+        self.version = version;
+        result
+    }
+
+    /// Makes a point equal to `record` in payload and in which vectors it
+    /// carries (its vector values are taken to be unchanged), at the
+    /// record's version. The optimizer uses it to catch a rebuilt segment
+    /// up with changes made to its sources while it was being built.
+    pub fn sync_record(&mut self, record: &PointRecord) -> Result<(), SegmentError> {
+        let Some(offset) = self.ids.offset(record.id) else {
+            return Ok(());
+        };
+        let version = self.version;
+        self.version = record.version;
+        let mut result = Ok(());
+        if self.payloads[offset.index()] != record.payload {
+            result = self.record(PointLogRecord::Payload {
+                offset: offset.0,
+                payload: record.payload.clone(),
+                version: record.version,
+            });
+        }
+        let names: Vec<String> = record.vectors.keys().cloned().collect();
+        if result.is_ok() && self.vector_names_of(offset) != names {
+            result = self.record(PointLogRecord::Vectors {
+                offset: offset.0,
+                present: names,
+                version: record.version,
+            });
+        }
+        self.versions[offset.index()] = record.version;
+        self.version = version;
+        result
+    }
+
+    /// Offsets ever used, deleted points included.
+    pub fn total_offsets(&self) -> usize {
+        self.ids.total_offsets()
+    }
+
+    /// Deleted points still taking space.
+    pub fn deleted_count(&self) -> usize {
+        self.ids.total_offsets() - self.ids.len()
+    }
+
+    /// Live points that carry vector `name`.
+    pub fn vector_count(&self, name: &str) -> usize {
+        self.present.get(name).map_or(0, |flags| {
+            (0..flags.len())
+                .filter(|&i| flags[i] && self.ids.id(PointOffset(i as u32)).is_some())
+                .count()
+        })
+    }
+
+    /// The parameters of the graph of vector `name`, if it has one.
+    pub fn graph_params(&self, name: &str) -> Option<GraphParams> {
+        self.meta.graphs.get(name).map(|g| g.params)
+    }
+
+    /// Builds an HNSW graph for each vector in `wanted` over the points this
+    /// segment holds, saves it next to the vectors and records it in the
+    /// meta file. Meant for a segment that gets no new points afterwards.
+    pub fn build_graphs(
+        &mut self,
+        wanted: &BTreeMap<String, (GraphParams, HnswParams)>,
+        builder: &dyn GraphBuilder,
+        cancel: &AtomicBool,
+        progress: &dyn Fn(usize),
+    ) -> Result<(), SegmentError> {
+        let rows = self.ids.total_offsets();
+        let mut meta = self.meta.clone();
+        for (name, (params, hnsw)) in wanted {
+            let Some(spec) = self.specs.get(name).copied() else {
+                return Err(SegmentError::UnknownVector(name.clone()));
+            };
+            let index_error = |source| SegmentError::Index {
+                vector: name.clone(),
+                source,
+            };
+            let matrix = &self.vectors[name].as_slice()[..rows * spec.dim];
+            let present = &self.present[name];
+            let indexed = |o: PointOffset| present[o.index()] && self.ids.id(o).is_some();
+            let graph = builder
+                .build(
+                    &DenseVectors::new(matrix, spec.dim),
+                    spec.distance,
+                    hnsw,
+                    &indexed,
+                    cancel,
+                    progress,
+                )
+                .map_err(index_error)?;
+            let file = format!(
+                "graph-{}.hnsw",
+                self.meta.vectors[name].file.trim_end_matches(".bin")
+            );
+            let path = self.dir.join(&file);
+            graph.save(&path).map_err(index_error)?;
+            // Searches read the mapped file, not the build's heap copy.
+            let graph = HnswGraph::open(&path).map_err(index_error)?;
+            self.graphs.insert(name.clone(), graph);
+            meta.graphs.insert(
+                name.clone(),
+                StoredGraph {
+                    file,
+                    params: *params,
+                },
+            );
+        }
+        meta.store(&self.dir)?;
+        self.meta = meta;
+        Ok(())
+    }
+
+    /// Makes the in-memory state durable; returns the length of the point
+    /// log that holds it (for the collection's manifest).
+    pub fn flush(&self) -> Result<u64, SegmentError> {
         for storage in self.vectors.values() {
             storage.flush()?;
         }
-        let log_len = self.log.lock().sync()?;
-        let vectors = self.stored.clone();
-        SegmentMeta {
-            format: meta::FORMAT,
-            version: self.version,
-            log_len,
-            vectors,
-            payload_indexes: self.indexes.schemas(),
-        }
-        .store(&self.dir)
+        self.log.lock().sync()
+    }
+}
+
+/// How a vector name reads in messages: the unnamed vector is `(unnamed)`.
+pub fn display_name(vector_name: &str) -> &str {
+    if vector_name.is_empty() {
+        "(unnamed)"
+    } else {
+        vector_name
     }
 }
 

@@ -14,13 +14,15 @@ mod response;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::api::service::optimizations::OptimizationsParams;
 use crate::api::service::points::UpdateKind;
 use crate::api::service::{ApiError, Service};
 pub use auth::ApiKeys;
@@ -81,6 +83,7 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
             axum::routing::delete(delete_field_index),
         )
         .route("/collections/{name}/aliases", get(collection_aliases))
+        .route("/collections/{name}/optimizations", get(optimizations))
         .route(
             "/collections/{name}/points",
             put(update_handler!(UpdateKind::Upsert)).post(retrieve),
@@ -206,6 +209,18 @@ async fn delete_field_index(
     p: UpdateParams,
 ) -> Response {
     call(s, move |s| s.delete_field_index(&name, &field_name, p.wait)).await
+}
+
+async fn optimizations(
+    State(s): State<Service>,
+    Path(name): Path<String>,
+    params: Result<Query<OptimizationsParams>, QueryRejection>,
+) -> Response {
+    call(s, move |s| {
+        let Query(params) = params.map_err(|e| ApiError::BadInput(e.body_text()))?;
+        s.optimizations(&name, &params)
+    })
+    .await
 }
 
 async fn change_aliases(State(s): State<Service>, Body(body): Body) -> Response {

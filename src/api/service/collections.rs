@@ -74,7 +74,8 @@ pub struct CollectionParamsDiff {
 #[derive(Debug, Serialize)]
 pub struct CollectionInfoResponse {
     pub status: &'static str,
-    pub optimizer_status: &'static str,
+    /// `"ok"`, or `{"error": "…"}` after a failed optimization.
+    pub optimizer_status: serde_json::Value,
     pub indexed_vectors_count: usize,
     pub points_count: usize,
     pub segments_count: usize,
@@ -332,12 +333,14 @@ fn merge_hnsw_diff(into: &mut HnswConfigDiff, diff: &HnswConfigDiff) {
 
 fn info(collection: &Collection) -> CollectionInfoResponse {
     let points = collection.points_count();
+    let report = collection.optimizer_report();
     CollectionInfoResponse {
-        // Exact search over a single appendable segment: nothing is ever
-        // waiting to be optimised yet, so the collection is always green.
-        status: "green",
-        optimizer_status: "ok",
-        indexed_vectors_count: 0,
+        status: report.status.as_str(),
+        optimizer_status: match report.error {
+            None => serde_json::json!("ok"),
+            Some(error) => serde_json::json!({ "error": error }),
+        },
+        indexed_vectors_count: collection.indexed_vectors_count(),
         points_count: points,
         segments_count: collection.segments_count(),
         config: {

@@ -7,6 +7,7 @@
 
 pub mod collections;
 pub mod error;
+pub mod optimizations;
 pub mod payload_index;
 pub mod points;
 pub mod query;
