@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod collection;
+pub mod durable;
 pub mod index;
 pub mod optimizer;
 pub mod segment;

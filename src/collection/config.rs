@@ -353,14 +353,8 @@ impl CollectionConfig {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
-    /// Replaces `config.json` atomically (temp file, fsync, rename, fsync dir).
+    /// Replaces `config.json` atomically.
     pub fn store(&self, dir: &Path) -> std::io::Result<()> {
-        use std::io::Write;
-        let tmp = dir.join("config.json.tmp");
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(self)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(CONFIG_FILE))?;
-        std::fs::File::open(dir)?.sync_all()
+        crate::durable::replace_json(dir, CONFIG_FILE, self)
     }
 }

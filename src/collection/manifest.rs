@@ -19,7 +19,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -92,12 +91,7 @@ impl Manifest {
 
     /// Replaces the manifest in `dir` atomically.
     pub fn store(&self, dir: &Path) -> std::io::Result<()> {
-        let tmp = dir.join("segments.json.tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec_pretty(self)?)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, dir.join(MANIFEST_FILE))?;
-        std::fs::File::open(dir)?.sync_all()
+        crate::durable::replace_json(dir, MANIFEST_FILE, self)
     }
 }
 

@@ -15,8 +15,6 @@
 //! to write the first manifest.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -111,27 +109,9 @@ impl SegmentMeta {
     }
 
     pub fn store(&self, dir: &Path) -> Result<(), SegmentError> {
-        let tmp = dir.join("meta.json.tmp");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| SegmentError::Io { path, source }
-        };
-        let bytes = serde_json::to_vec_pretty(self)
-            .unwrap_or_else(|e| unreachable!("meta serialises: {e}"));
-        let mut file = File::create(&tmp).map_err(io(&tmp))?;
-        file.write_all(&bytes).map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, dir.join(META_FILE)).map_err(io(dir))?;
-        sync_dir(dir)
-    }
-}
-
-/// Makes a rename or file creation inside `dir` durable.
-pub fn sync_dir(dir: &Path) -> Result<(), SegmentError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| SegmentError::Io {
-            path: dir.to_path_buf(),
+        crate::durable::replace_json(dir, META_FILE, self).map_err(|source| SegmentError::Io {
+            path: dir.join(META_FILE),
             source,
         })
+    }
 }

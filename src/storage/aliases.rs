@@ -4,7 +4,6 @@
 //! atomically after every change.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -53,15 +52,7 @@ impl Aliases {
     }
 
     fn store(map: &BTreeMap<String, String>, dir: &Path) -> Result<(), StorageError> {
-        let tmp = dir.join("aliases.json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(map)?)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join(FILE))?;
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(io_err(dir))
+        crate::durable::replace_json(dir, FILE, map).map_err(io_err(dir))
     }
 
     pub fn resolve(&self, alias: &str) -> Option<&str> {
