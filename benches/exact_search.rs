@@ -7,82 +7,29 @@
 //! python3 with numpy (`.venv/bin/python` is preferred when present).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use vecforge::api::service::CollectionDefaults;
-use vecforge::collection::config::{CollectionConfig, VectorParams, VectorsConfig};
+use vecforge::collection::config::CollectionConfig;
 use vecforge::collection::operations::{PointInsert, UpdateOperation};
 use vecforge::collection::{Collection, SearchRequest};
-use vecforge::index::distance::Distance;
 use vecforge::segment::point_id::PointId;
-use vecforge::settings::Settings;
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pydocs-minilm")
-}
-
-/// Reads a little-endian float16 `.npy` matrix into rows of f32.
-fn read_f16_npy(path: &Path) -> (usize, usize, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert_eq!(
-        &bytes[..6],
-        b"\x93NUMPY",
-        "{} is not a .npy file",
-        path.display()
-    );
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).expect("npy header is ASCII");
-    assert!(
-        header.contains("'descr': '<f2'"),
-        "expected float16 data in {}",
-        path.display()
-    );
-    let shape = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .expect("npy shape");
-    let dims: Vec<usize> = shape
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let data = &bytes[10 + header_len..];
-    let values = data
-        .chunks_exact(2)
-        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect();
-    (dims[0], dims[1], values)
-}
 
 fn config(dim: usize) -> CollectionConfig {
-    let vectors = VectorsConfig::Single(Box::new(VectorParams {
-        size: dim as u64,
-        distance: Distance::Cosine,
-        hnsw_config: None,
-        quantization_config: None,
-        on_disk: None,
-        datatype: None,
-        multivector_config: None,
-    }));
-    CollectionDefaults::from_settings(&Settings::default()).collection_config(vectors)
-}
-
-fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
+    let mut config = support::cosine_config(dim);
+    // Measures exact search: no index build running alongside.
+    config.optimizer_config.indexing_threshold = Some(0);
+    config
 }
 
 fn bench(c: &mut Criterion) {
-    let dir = data_dir();
-    let (n, dim, base) = read_f16_npy(&dir.join("base.npy"));
-    let (nq, _, queries) = read_f16_npy(&dir.join("query.npy"));
+    let dir = support::data_dir();
+    let (n, dim, base) = support::read_f16_rows(&dir.join("base.npy"));
+    let (nq, _, queries) = support::read_f16_rows(&dir.join("query.npy"));
     let tmp = tempfile::tempdir().expect("temp dir");
     let collection =
         Collection::create(&tmp.path().join("c"), "bench", config(dim)).expect("create collection");
@@ -122,7 +69,7 @@ fn bench(c: &mut Criterion) {
 
     // `cargo test --benches` runs each bench once as a smoke test; the peer
     // comparison only belongs in a real `cargo bench` run.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::is_real_run() {
         return;
     }
     // Same-run comparison: our mean over every query vs numpy's.
@@ -131,7 +78,7 @@ fn bench(c: &mut Criterion) {
         std::hint::black_box(collection.search(&request(q)).expect("search"));
     }
     let ours_ms = started.elapsed().as_secs_f64() * 1000.0 / nq as f64;
-    let peer = Command::new(python())
+    let peer = Command::new(support::python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/numpy_exact.py"))
         .args([
             dir.join("base.npy"),

@@ -21,6 +21,8 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use vecforge::index::distance::Distance;
 use vecforge::index::hnsw::{
@@ -36,77 +38,6 @@ const K: usize = 10;
 /// Passes over the queries per ef; the fastest counts (as for the peers).
 const REPEATS: usize = 5;
 const TARGET_RECALL: f64 = 0.95;
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pydocs-minilm")
-}
-
-/// The header dictionary and payload of a `.npy` file.
-fn read_npy(path: &Path) -> (String, Vec<usize>, Vec<u8>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert_eq!(
-        &bytes[..6],
-        b"\x93NUMPY",
-        "{} is not a .npy file",
-        path.display()
-    );
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len])
-        .expect("npy header is ASCII")
-        .to_owned();
-    let shape = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .expect("npy shape");
-    let dims = shape
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    (header, dims, bytes[10 + header_len..].to_vec())
-}
-
-/// A little-endian float16 matrix as f32 rows, each normalised for cosine.
-fn read_f16_rows(path: &Path) -> (usize, usize, Vec<f32>) {
-    let (header, dims, data) = read_npy(path);
-    assert!(
-        header.contains("'descr': '<f2'"),
-        "{} is not float16",
-        path.display()
-    );
-    let mut values: Vec<f32> = data
-        .chunks_exact(2)
-        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect();
-    // The file's rows are unit-norm in float16; the store renormalises in f32.
-    for row in values.chunks_exact_mut(dims[1]) {
-        Distance::Cosine.preprocess(row);
-    }
-    (dims[0], dims[1], values)
-}
-
-fn read_i32_rows(path: &Path) -> (usize, Vec<i32>) {
-    let (header, dims, data) = read_npy(path);
-    assert!(
-        header.contains("'descr': '<i4'"),
-        "{} is not int32",
-        path.display()
-    );
-    let values = data
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (dims[1], values)
-}
-
-fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
 
 fn build(vectors: &DenseVectors<'_>, threads: usize) -> (HnswGraph, f64) {
     let params = HnswParams {
@@ -200,10 +131,7 @@ struct PeerResult {
 fn parse_peer(output: &str, name: &str) -> PeerResult {
     let mut result = PeerResult::default();
     for line in output.lines() {
-        let fields: Vec<(&str, &str)> = line
-            .split_whitespace()
-            .filter_map(|kv| kv.split_once('='))
-            .collect();
+        let fields = support::fields(line);
         let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
         if get("peer") != Some(name) {
             continue;
@@ -274,14 +202,14 @@ fn search_latency(
 }
 
 fn bench(c: &mut Criterion) {
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::is_real_run() {
         smoke(c);
         return;
     }
-    let dir = data_dir();
-    let (n, dim, base) = read_f16_rows(&dir.join("base.npy"));
-    let (_, _, queries) = read_f16_rows(&dir.join("query.npy"));
-    let (gt_width, gt) = read_i32_rows(&dir.join("gt.npy"));
+    let dir = support::data_dir();
+    let (n, dim, base) = support::read_f16_rows(&dir.join("base.npy"));
+    let (_, _, queries) = support::read_f16_rows(&dir.join("query.npy"));
+    let (gt_width, gt) = support::read_i32_rows(&dir.join("gt.npy"));
     let vectors = DenseVectors::new(&base, dim);
 
     let no_peers = std::env::var_os("HNSW_BENCH_NO_PEERS").is_some();
@@ -299,7 +227,7 @@ fn bench(c: &mut Criterion) {
     let peers = Command::new(if no_peers {
         PathBuf::from("true")
     } else {
-        python()
+        support::python()
     })
     .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/hnsw_peers.py"))
     .args([
