@@ -547,16 +547,31 @@ impl Segment {
         self.indexes.info()
     }
 
-    /// Live `(id, offset)` pairs to test against `filter`: the index
-    /// candidates when an index applies (in offset order), else `None`.
-    fn indexed_candidates(&self, filter: Option<&Filter>) -> Option<Vec<(PointId, PointOffset)>> {
-        let offsets = self.indexes.candidates(filter?)?;
-        Some(
-            offsets
-                .into_iter()
-                .filter_map(|o| self.ids.id(o).map(|id| (id, o)))
-                .collect(),
-        )
+    /// Live `(id, offset)` pairs that may match `filter` when an index
+    /// applies (in offset order), and whether they all do; else `None`.
+    fn indexed_candidates(
+        &self,
+        filter: Option<&Filter>,
+    ) -> Option<(Vec<(PointId, PointOffset)>, bool)> {
+        let candidates = self.indexes.candidates(filter?)?;
+        let live = candidates
+            .offsets
+            .into_iter()
+            .filter_map(|o| self.ids.id(o).map(|id| (id, o)))
+            .collect();
+        Some((live, candidates.exact))
+    }
+
+    /// Whether a live point matches `filter`, unless the index candidates
+    /// it comes from are known to (`exact`).
+    fn matches(
+        &self,
+        filter: Option<&Filter>,
+        exact: bool,
+        id: PointId,
+        offset: PointOffset,
+    ) -> bool {
+        exact || filter.is_none_or(|f| f.check(&self.point(id, offset)))
     }
 
     /// Ids of live points matching `filter`, ascending, starting at `from`,
@@ -567,12 +582,12 @@ impl Segment {
         filter: Option<&Filter>,
         limit: usize,
     ) -> Vec<PointId> {
-        if let Some(mut candidates) = self.indexed_candidates(filter) {
+        if let Some((mut candidates, exact)) = self.indexed_candidates(filter) {
             candidates.sort_unstable();
             return candidates
                 .into_iter()
                 .filter(|(id, _)| from.is_none_or(|from| *id >= from))
-                .filter(|(id, offset)| filter.is_none_or(|f| f.check(&self.point(*id, *offset))))
+                .filter(|(id, offset)| self.matches(filter, exact, *id, *offset))
                 .take(limit)
                 .map(|(id, _)| id)
                 .collect();
@@ -587,10 +602,10 @@ impl Segment {
 
     /// Number of live points matching `filter`.
     pub fn count(&self, filter: Option<&Filter>) -> usize {
-        if let (Some(f), Some(candidates)) = (filter, self.indexed_candidates(filter)) {
+        if let Some((candidates, exact)) = self.indexed_candidates(filter) {
             return candidates
                 .into_iter()
-                .filter(|(id, offset)| f.check(&self.point(*id, *offset)))
+                .filter(|(id, offset)| self.matches(filter, exact, *id, *offset))
                 .count();
         }
         match filter {
@@ -628,6 +643,10 @@ impl Segment {
         let present = &self.present[vector];
         let rows = self.ids.total_offsets();
         let matrix = &storage.as_slice()[..rows * spec.dim];
+        let full_scan_points =
+            params.full_scan_threshold_kb.saturating_mul(1024) / (spec.dim * 4).max(1);
+        let candidates = filter.and_then(|f| self.indexes.candidates(f));
+        let exact_candidates = candidates.as_ref().is_some_and(|c| c.exact);
         let accept = |offset: PointOffset| {
             if !present[offset.index()] {
                 return false;
@@ -635,27 +654,40 @@ impl Segment {
             let Some(id) = self.ids.id(offset) else {
                 return false;
             };
-            filter.is_none_or(|f| f.check(&self.point(id, offset)))
+            self.matches(filter, exact_candidates, id, offset)
         };
-        let full_scan_points =
-            params.full_scan_threshold_kb.saturating_mul(1024) / (spec.dim * 4).max(1);
-        let candidates = filter.and_then(|f| self.indexes.candidates(f));
         let graph = self
             .graphs
             .get(vector)
             .filter(|_| !params.exact && self.ids.len() >= full_scan_points);
         let use_graph = graph.is_some()
             && filter.is_none_or(|f| {
-                candidates.as_ref().map_or(usize::MAX, Vec::len) >= full_scan_points
-                    && self.estimate_matches(f) >= full_scan_points
+                let indexed = candidates.as_ref().map_or(usize::MAX, |c| c.offsets.len());
+                indexed >= full_scan_points
+                    && (exact_candidates || self.estimate_matches(f) >= full_scan_points)
             });
         let found = match (graph, candidates) {
-            (Some(graph), _) if use_graph => {
+            (Some(graph), candidates) if use_graph => {
                 let vectors = DenseVectors::new(matrix, spec.dim);
-                graph.search(query, &vectors, spec.distance, k, params.ef, &accept)
+                match candidates {
+                    // Index membership first: a bit per point instead of a
+                    // payload check for every point the beam walks through.
+                    Some(c) => {
+                        let mut member = vec![false; rows];
+                        for o in &c.offsets {
+                            if let Some(slot) = member.get_mut(o.index()) {
+                                *slot = true;
+                            }
+                        }
+                        let accept = |o: PointOffset| member[o.index()] && accept(o);
+                        graph.search(query, &vectors, spec.distance, k, params.ef, &accept)
+                    }
+                    None => graph.search(query, &vectors, spec.distance, k, params.ef, &accept),
+                }
             }
             // An indexed filter: score its candidates only.
             (_, Some(candidates)) => candidates
+                .offsets
                 .par_chunks(CANDIDATE_CHUNK)
                 .map(|chunk| {
                     let mut top = TopK::new(k, spec.distance);

@@ -38,7 +38,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::segment::filter::{values_at, Condition, Filter, JsonPath, Match, Predicate};
+use crate::segment::filter::{
+    values_at, Condition, Filter, JsonPath, Match, MatchList, MatchValue, Predicate,
+};
 use crate::segment::payload::Payload;
 use crate::segment::point_id::PointOffset;
 use boolean::BoolIndex;
@@ -118,6 +120,25 @@ impl FieldIndex {
         }
     }
 
+    /// True when [`FieldIndex::candidates`] for `predicate` are exactly the
+    /// points whose payload satisfies it: lookups of whole values in
+    /// keyword, bool and uuid indexes. (Integer lookups also see floats
+    /// that the filter treats differently, ranges and text need a check.)
+    fn answers_exactly(&self, predicate: &Predicate) -> bool {
+        matches!(
+            (self, predicate),
+            (
+                FieldIndex::Keyword(_) | FieldIndex::Uuid(_),
+                Predicate::Match(
+                    Match::Value(MatchValue::Keyword(_)) | Match::Any(MatchList::Keywords(_))
+                )
+            ) | (
+                FieldIndex::Bool(_),
+                Predicate::Match(Match::Value(MatchValue::Bool(_)))
+            )
+        )
+    }
+
     fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
         match self {
             FieldIndex::Keyword(i) => i.candidates(predicate),
@@ -133,6 +154,17 @@ impl FieldIndex {
             },
         }
     }
+}
+
+/// What the payload indexes know of a filter's matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    /// Ascending; every live point matching the filter is among them
+    /// (deleted points may be too).
+    pub offsets: Vec<PointOffset>,
+    /// The live candidates are exactly the matches: the filter is a single
+    /// `must` condition that an index answers without a payload check.
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -251,24 +283,33 @@ impl PayloadIndexes {
         })
     }
 
-    /// A superset of the offsets matching `filter`, ascending, from the
-    /// indexed `must` condition with the fewest candidates; `None` when no
-    /// `must` condition can use an index (scan everything then).
-    pub fn candidates(&self, filter: &Filter) -> Option<Vec<PointOffset>> {
-        let mut best: Option<BTreeSet<PointOffset>> = None;
+    /// A superset of the offsets matching `filter`, from the indexed `must`
+    /// condition with the fewest candidates; `None` when no `must`
+    /// condition can use an index (scan everything then).
+    pub fn candidates(&self, filter: &Filter) -> Option<Candidates> {
+        let only_condition = filter.should.is_none()
+            && filter.must_not.is_none()
+            && filter.min_should.is_none()
+            && filter.must.as_ref().is_some_and(|m| m.len() == 1);
+        let mut best: Option<(BTreeSet<PointOffset>, bool)> = None;
         for condition in filter.must.iter().flatten() {
             let Condition::Field(field) = condition else {
                 continue;
             };
             for indexed in self.fields.values().filter(|f| f.path == field.key) {
                 if let Some(found) = indexed.index.candidates(&field.predicate) {
-                    if best.as_ref().is_none_or(|b| found.len() < b.len()) {
-                        best = Some(found);
+                    if best.as_ref().is_none_or(|(b, _)| found.len() < b.len()) {
+                        let exact =
+                            only_condition && indexed.index.answers_exactly(&field.predicate);
+                        best = Some((found, exact));
                     }
                 }
             }
         }
-        best.map(|set| set.into_iter().collect())
+        best.map(|(set, exact)| Candidates {
+            offsets: set.into_iter().collect(),
+            exact,
+        })
     }
 }
 
