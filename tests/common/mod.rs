@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod rest;
+
 use std::collections::BTreeMap;
 
 use vecforge::api::service::CollectionDefaults;
