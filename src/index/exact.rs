@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use crate::index::distance::Distance;
+use crate::index::distance::{Distance, Element};
 use crate::index::top_k::{ScoredOffset, TopK};
 use crate::segment::point_id::PointOffset;
 
@@ -25,7 +25,8 @@ const CHUNK_ROWS: usize = 1024;
 /// (equal scores by ascending offset), among the rows whose offset `accept`
 /// returns true for.
 ///
-/// `vectors` holds `vectors.len() / dim` rows of `dim` floats back to back;
+/// `vectors` holds `vectors.len() / dim` rows of `dim` components (`f32`, or
+/// `f16` widened block by block) back to back;
 /// row `i` is the point at offset `i`. Rows and query must already be in
 /// stored form ([`Distance::preprocess`]); this function does not normalise.
 ///
@@ -34,8 +35,8 @@ const CHUNK_ROWS: usize = 1024;
 /// `dim`, or there are more rows than a [`PointOffset`] can address. All are
 /// caller bugs: dimensions are validated when a collection is created and
 /// when a request arrives.
-pub fn exact_top_k(
-    vectors: &[f32],
+pub fn exact_top_k<T: Element>(
+    vectors: &[T],
     dim: usize,
     query: &[f32],
     distance: Distance,
@@ -72,7 +73,7 @@ pub fn exact_top_k(
                 // In range: checked against `u32::MAX` above.
                 let offset = PointOffset((first + i) as u32);
                 if accept(offset) {
-                    top.push(offset, distance.score(query, row));
+                    top.push(offset, distance.score_row(query, row));
                 }
             }
             top
@@ -158,7 +159,7 @@ mod tests {
         let vectors: Vec<f32> = (0..30).map(|i| i as f32).collect();
         for distance in ALL {
             assert!(exact_top_k(&vectors, 3, &[1.0; 3], distance, 0, |_| true).is_empty());
-            assert!(exact_top_k(&[], 3, &[1.0; 3], distance, 5, |_| true).is_empty());
+            assert!(exact_top_k::<f32>(&[], 3, &[1.0; 3], distance, 5, |_| true).is_empty());
             assert!(exact_top_k(&vectors, 3, &[1.0; 3], distance, 5, |_| false).is_empty());
         }
     }

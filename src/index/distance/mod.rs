@@ -14,9 +14,12 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+pub mod element;
 #[cfg(test)]
 mod reference;
 pub mod simd;
+
+pub use element::Element;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +76,17 @@ impl Distance {
             Distance::Cosine | Distance::Dot => simd::dot(a, b),
             Distance::Euclid => simd::l2_squared(a, b).sqrt(),
             Distance::Manhattan => simd::l1(a, b),
+        }
+    }
+
+    /// [`Distance::score`] of an `f32` query against a row stored as `T`
+    /// (`f32` or `f16`); the same kernels, the row widened block by block.
+    #[inline]
+    pub fn score_row<T: Element>(self, query: &[f32], row: &[T]) -> f32 {
+        match self {
+            Distance::Cosine | Distance::Dot => T::dot(query, row),
+            Distance::Euclid => T::l2_squared(query, row).sqrt(),
+            Distance::Manhattan => T::l1(query, row),
         }
     }
 
