@@ -404,6 +404,38 @@ fn damaged_files_fail_to_open() {
     assert!(matches!(missing, IndexError::Io { .. }));
 }
 
+#[test]
+fn version_1_files_still_open() {
+    let (base, _) = clustered(300, 0, 4, Distance::Euclid, 15);
+    let graph = build(&DenseVectors::new(&base, 4), Distance::Euclid, &params(1));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("graph");
+    graph.save(&path).expect("save");
+    let mut bytes = std::fs::read(&path).expect("read");
+    assert_eq!(bytes[8..12], format::VERSION.to_le_bytes());
+
+    // A version 1 writer produced these bytes with version 1, zeros where
+    // version 2 puts the (empty) payload sections' offsets, and the header
+    // checksum over that.
+    bytes[100..116].fill(0);
+    let as_version_1 = |bytes: &mut Vec<u8>| {
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32c::crc32c(&bytes[..HEADER_LEN - 4]);
+        bytes[HEADER_LEN - 4..HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+    };
+    as_version_1(&mut bytes);
+    std::fs::write(&path, &bytes).expect("write");
+    let loaded = HnswGraph::open(&path).expect("open version 1");
+    assert!(loaded == graph);
+
+    // Version 1 reserved the payload fields as zero.
+    bytes[116] = 1;
+    as_version_1(&mut bytes);
+    std::fs::write(&path, &bytes).expect("write");
+    let err = HnswGraph::open(&path).expect_err("nonzero reserved bytes accepted");
+    assert!(matches!(err, IndexError::Corrupted { .. }), "{err}");
+}
+
 /// The invariants listed in `mod.rs`, checked link by link.
 fn check_invariants(
     graph: &HnswGraph,
