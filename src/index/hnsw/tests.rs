@@ -19,7 +19,7 @@ use crate::index::exact::exact_top_k;
 use crate::index::top_k::ScoredOffset;
 use crate::segment::point_id::PointOffset;
 
-const ALL: [Distance; 4] = [
+pub(super) const ALL: [Distance; 4] = [
     Distance::Cosine,
     Distance::Euclid,
     Distance::Dot,
@@ -27,10 +27,10 @@ const ALL: [Distance; 4] = [
 ];
 
 /// Deterministic xorshift generator with Gaussian samples (Box–Muller).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -42,7 +42,7 @@ impl Rng {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
-    fn gaussian(&mut self) -> f32 {
+    pub(super) fn gaussian(&mut self) -> f32 {
         let (u, v) = (self.uniform(), self.uniform());
         ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
     }
@@ -50,7 +50,7 @@ impl Rng {
 
 /// `n` points plus `queries` queries in `dim` dimensions, drawn around
 /// `clusters` random centres, in stored form for `distance`.
-fn clustered(
+pub(super) fn clustered(
     n: usize,
     queries: usize,
     dim: usize,
@@ -77,14 +77,18 @@ fn clustered(
     (base, queries)
 }
 
-fn params(threads: usize) -> HnswParams {
+pub(super) fn params(threads: usize) -> HnswParams {
     HnswParams {
         max_threads: threads,
         ..HnswParams::new(16, 64)
     }
 }
 
-fn build(vectors: &DenseVectors<'_>, distance: Distance, params: &HnswParams) -> HnswGraph {
+pub(super) fn build(
+    vectors: &DenseVectors<'_>,
+    distance: Distance,
+    params: &HnswParams,
+) -> HnswGraph {
     CpuBuilder
         .build(
             vectors,
@@ -98,7 +102,7 @@ fn build(vectors: &DenseVectors<'_>, distance: Distance, params: &HnswParams) ->
 }
 
 /// Mean recall@k of the graph against exact search, over all queries.
-fn recall(
+pub(super) fn recall(
     graph: &HnswGraph,
     vectors: &DenseVectors<'_>,
     queries: &[f32],
