@@ -156,7 +156,8 @@ fn build_in<V: VectorSource + ?Sized>(
     Ok(graph)
 }
 
-fn check(cancel: &AtomicBool) -> Result<(), IndexError> {
+/// `Err(Cancelled)` once `cancel` is raised.
+pub(crate) fn check(cancel: &AtomicBool) -> Result<(), IndexError> {
     // Relaxed: the flag carries no data with it, and a batch later is soon
     // enough to notice.
     if cancel.load(Ordering::Relaxed) {

@@ -196,6 +196,15 @@ impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
         list.extend(kept.iter().map(|c| c.node));
     }
 
+    /// The layer-0 list of every node, without building the flat tables:
+    /// what a payload sub-graph contributes ([`super::payload`]).
+    pub(crate) fn into_layer0(self) -> Vec<Vec<u32>> {
+        self.nodes
+            .into_iter()
+            .map(|node| node.into_inner().into_iter().next().unwrap_or_default())
+            .collect()
+    }
+
     /// The finished graph in the flat layout every reader uses.
     pub(crate) fn finish(self) -> HnswGraph {
         let entry = *self.entry.lock();

@@ -1,6 +1,6 @@
-//! The on-disk format of a graph file (version 1).
+//! The on-disk format of a graph file (version 2; version 1 is still read).
 //!
-//! All integers little-endian. The file is the header, then three sections,
+//! All integers little-endian. The file is the header, then five sections,
 //! each starting at a multiple of [`SECTION_ALIGN`] (64) bytes, zero padding
 //! between them, so that every table is aligned for its element type (and
 //! to a cache line) once the file is memory-mapped at a page boundary:
@@ -8,34 +8,44 @@
 //! ```text
 //! offset size  field
 //!      0    8  magic "VFHNSW\0\0"
-//!      8    4  format version (1)
+//!      8    4  format version (2)
 //!     12    4  header length (128)
 //!     16    4  point_count  n
 //!     20    4  m            links per upper-layer node
-//!     24    4  m0           links per layer-0 node
+//!     24    4  m0           links per layer-0 record
 //!     28    4  ef_construct (informational)
 //!     32    8  seed         of the level assignment
 //!     40    4  entry point  (0xFFFF_FFFF: nothing indexed)
 //!     44    4  max_level    (level of the entry point)
 //!     48    4  distance     0 Cosine, 1 Euclid, 2 Dot, 3 Manhattan
-//!     52    4  reserved, 0
+//!     52    4  payload_m    (informational; 0: no payload links)
 //!     56    8  offset of layer0          n × (1 + m0) u32
 //!     64    8  offset of upper_offsets   (n + 1) u64
 //!     72    8  offset of upper           upper_len u32
 //!     80    8  upper_len, in u32 words
 //!     88    8  file length
 //!     96    4  CRC-32C of bytes [128, file length)
-//!    100   24  reserved, 0
+//!    100    8  offset of payload_offsets (n + 1) u64, or none if payload_len is 0
+//!    108    8  offset of payload         payload_len u32
+//!    116    8  payload_len, in u32 words
 //!    124    4  CRC-32C of bytes [0, 124)
-//!    128       layer0, upper_offsets, upper (see `graph` for their layout)
+//!    128       layer0, upper_offsets, upper, payload_offsets, payload
+//!              (see `graph` for their layout)
 //! ```
 //!
-//! The section offsets are redundant in version 1 (a reader recomputes them
-//! from `n`, `m0` and `upper_len` and requires equality); they are stored so
-//! that a later version can add sections without moving these. A reader
-//! checks both checksums and then the structure ([`check_tables`]) before
-//! serving a search, so a damaged file fails to open rather than giving
-//! wrong answers or panicking.
+//! When `payload_len` is 0 the two payload sections are empty and start
+//! where `upper` ends, with no padding: the body is then exactly what
+//! version 1 wrote for the same graph. Version 1 had bytes 52..56
+//! and 100..124 reserved as zero and no payload sections; a reader accepts
+//! it when those bytes are zero, as a graph without payload links, so that
+//! segments written before version 2 open without a rebuild.
+//!
+//! The section offsets are redundant (a reader recomputes them from `n`,
+//! `m0`, `upper_len` and `payload_len` and requires equality); they are
+//! stored so that a later version can add sections without moving these. A
+//! reader checks both checksums and then the structure ([`check_tables`])
+//! before serving a search, so a damaged file fails to open rather than
+//! giving wrong answers or panicking.
 
 #![deny(unsafe_code)]
 
@@ -48,7 +58,10 @@ use crate::index::distance::Distance;
 use crate::segment::point_id::PointOffset;
 
 pub const MAGIC: [u8; 8] = *b"VFHNSW\0\0";
-pub const VERSION: u32 = 1;
+/// The version written.
+pub const VERSION: u32 = 2;
+/// The oldest version still read (see the module docs).
+pub const OLDEST_READABLE: u32 = 1;
 pub const HEADER_LEN: usize = 128;
 pub const SECTION_ALIGN: usize = 64;
 const NO_ENTRY: u32 = u32::MAX;
@@ -61,14 +74,17 @@ pub(crate) struct Layout {
     pub(crate) layer0: Range<usize>,
     pub(crate) upper_offsets: Range<usize>,
     pub(crate) upper: Range<usize>,
+    pub(crate) payload_offsets: Range<usize>,
+    pub(crate) payload: Range<usize>,
     pub(crate) file_len: usize,
 }
 
 impl Layout {
-    /// The layout for `point_count` points, `m0` links on layer 0 and
-    /// `upper_len` words of upper-layer records; `None` if it would not be
-    /// addressable on this platform.
-    pub(crate) fn new(point_count: u64, m0: u64, upper_len: u64) -> Option<Self> {
+    /// The layout for `point_count` points, `m0` links on layer 0,
+    /// `upper_len` words of upper-layer records and `payload_len` words of
+    /// payload links; `None` if it would not be addressable on this
+    /// platform.
+    pub(crate) fn new(point_count: u64, m0: u64, upper_len: u64, payload_len: u64) -> Option<Self> {
         let align = |at: u64| at.checked_next_multiple_of(SECTION_ALIGN as u64);
         let section = |start: u64, bytes: u64| -> Option<Range<usize>> {
             let end = start.checked_add(bytes)?;
@@ -86,11 +102,26 @@ impl Layout {
             point_count.checked_add(1)?.checked_mul(8)?,
         )?;
         let upper = section(align(offsets.end as u64)?, upper_len.checked_mul(4)?)?;
+        let (payload_offsets, payload) = if payload_len == 0 {
+            (upper.end..upper.end, upper.end..upper.end)
+        } else {
+            let payload_offsets = section(
+                align(upper.end as u64)?,
+                point_count.checked_add(1)?.checked_mul(8)?,
+            )?;
+            let payload = section(
+                align(payload_offsets.end as u64)?,
+                payload_len.checked_mul(4)?,
+            )?;
+            (payload_offsets, payload)
+        };
         Some(Layout {
-            file_len: upper.end,
+            file_len: payload.end,
             layer0,
             upper_offsets: offsets,
             upper,
+            payload_offsets,
+            payload,
         })
     }
 }
@@ -100,6 +131,7 @@ impl Layout {
 pub(crate) struct Header {
     pub(crate) meta: GraphMeta,
     pub(crate) upper_len: u64,
+    pub(crate) payload_len: u64,
     pub(crate) layout: Layout,
     pub(crate) body_crc: u32,
 }
@@ -147,12 +179,19 @@ impl Header {
         put(40, &entry.to_le_bytes());
         put(44, &meta.max_level.to_le_bytes());
         put(48, &distance_code(meta.distance).to_le_bytes());
+        put(52, &meta.payload_m.to_le_bytes());
         put(56, &(self.layout.layer0.start as u64).to_le_bytes());
         put(64, &(self.layout.upper_offsets.start as u64).to_le_bytes());
         put(72, &(self.layout.upper.start as u64).to_le_bytes());
         put(80, &self.upper_len.to_le_bytes());
         put(88, &(self.layout.file_len as u64).to_le_bytes());
         put(96, &self.body_crc.to_le_bytes());
+        put(
+            100,
+            &(self.layout.payload_offsets.start as u64).to_le_bytes(),
+        );
+        put(108, &(self.layout.payload.start as u64).to_le_bytes());
+        put(116, &self.payload_len.to_le_bytes());
         let crc = crc32c::crc32c(&out[..HEADER_CRC_AT]);
         out[HEADER_CRC_AT..].copy_from_slice(&crc.to_le_bytes());
         out
@@ -172,8 +211,9 @@ impl Header {
         if bytes[..8] != MAGIC {
             return corrupted("bad magic: not an HNSW graph file");
         }
-        if u32_at(8) != VERSION {
-            return Err(HeaderError::UnsupportedVersion(u32_at(8)));
+        let version = u32_at(8);
+        if !(OLDEST_READABLE..=VERSION).contains(&version) {
+            return Err(HeaderError::UnsupportedVersion(version));
         }
         if crc32c::crc32c(&bytes[..HEADER_CRC_AT]) != u32_at(HEADER_CRC_AT) {
             return corrupted("header checksum mismatch");
@@ -197,16 +237,43 @@ impl Header {
             e if e < point_count => Some(PointOffset(e)),
             _ => return corrupted("entry point out of range"),
         };
+        if version == 1 && (u32_at(52) != 0 || bytes[100..HEADER_CRC_AT].iter().any(|&b| b != 0)) {
+            return corrupted("reserved header bytes are not zero");
+        }
         let upper_len = u64_at(80);
-        let Some(layout) = Layout::new(u64::from(point_count), u64::from(m0), upper_len) else {
+        let payload_len = u64_at(116);
+        let Some(layout) = Layout::new(
+            u64::from(point_count),
+            u64::from(m0),
+            upper_len,
+            payload_len,
+        ) else {
             return corrupted("sections exceed the address space");
         };
-        let stored = [u64_at(56), u64_at(64), u64_at(72), u64_at(88)];
+        // Version 1 stored no payload sections, hence no offsets for them.
+        let payload_starts = if version == 1 {
+            [
+                layout.payload_offsets.start as u64,
+                layout.payload.start as u64,
+            ]
+        } else {
+            [u64_at(100), u64_at(108)]
+        };
+        let stored = [
+            u64_at(56),
+            u64_at(64),
+            u64_at(72),
+            u64_at(88),
+            payload_starts[0],
+            payload_starts[1],
+        ];
         let expected = [
             layout.layer0.start,
             layout.upper_offsets.start,
             layout.upper.start,
             layout.file_len,
+            layout.payload_offsets.start,
+            layout.payload.start,
         ]
         .map(|v| v as u64);
         if stored != expected {
@@ -222,8 +289,10 @@ impl Header {
                 distance,
                 entry_point,
                 max_level,
+                payload_m: u32_at(52),
             },
             upper_len,
+            payload_len,
             layout,
             body_crc: u32_at(96),
         })
@@ -231,9 +300,11 @@ impl Header {
 }
 
 /// Structural checks of a graph's tables: link counts within `m0` / `m`,
-/// links to existing nodes that reach the layer, no self-links, upper
-/// offsets consistent, the entry point at the top. Duplicates are not
-/// looked for here (quadratic per node; the builders' tests cover them).
+/// links to existing nodes that reach the layer, no self-links, upper and
+/// payload offsets consistent, the entry point at the top. Duplicates are
+/// not looked for here (quadratic per node; the builders' tests cover
+/// them), nor is a bound on payload links per node (it depends on the
+/// groups, which the file does not record).
 pub(crate) fn check_tables(tables: &LinkTables<'_>, meta: &GraphMeta) -> Result<(), String> {
     let n = meta.point_count as usize;
     if tables.upper_offsets.first() != Some(&0)
@@ -273,6 +344,7 @@ pub(crate) fn check_tables(tables: &LinkTables<'_>, meta: &GraphMeta) -> Result<
             }
         }
     }
+    check_payload_tables(tables, n)?;
     match meta.entry_point {
         Some(entry) if tables.level(entry.0 as usize) != meta.max_level as usize => {
             Err("the entry point is not at the top level".to_owned())
@@ -282,4 +354,36 @@ pub(crate) fn check_tables(tables: &LinkTables<'_>, meta: &GraphMeta) -> Result<
         }
         _ => Ok(()),
     }
+}
+
+/// The payload-link part of [`check_tables`].
+fn check_payload_tables(tables: &LinkTables<'_>, n: usize) -> Result<(), String> {
+    if tables.payload_offsets.is_empty() {
+        return if tables.payload.is_empty() {
+            Ok(())
+        } else {
+            Err("payload links without payload offsets".to_owned())
+        };
+    }
+    if tables.payload_offsets.len() != n + 1
+        || tables.payload_offsets.first() != Some(&0)
+        || tables.payload_offsets.last() != Some(&(tables.payload.len() as u64))
+    {
+        return Err("payload offsets do not span the payload table".to_owned());
+    }
+    if tables
+        .payload_offsets
+        .windows(2)
+        .any(|pair| pair[1] < pair[0])
+    {
+        return Err("payload offsets decrease".to_owned());
+    }
+    for node in 0..n {
+        for &link in tables.payload_links(node) {
+            if link as usize >= n || link as usize == node {
+                return Err(format!("node {node} has a bad payload link {link}"));
+            }
+        }
+    }
+    Ok(())
 }

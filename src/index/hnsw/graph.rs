@@ -11,7 +11,19 @@
 //!   records start in `upper` (prefix sums, so node `i` reaches level
 //!   `(upper_offsets[i + 1] - upper_offsets[i]) / (1 + m)`);
 //! * `upper`: for each node with level `L ≥ 1`, `L` records of `1 + m`
-//!   `u32` for layers `1..=L`, laid out like layer 0.
+//!   `u32` for layers `1..=L`, laid out like layer 0;
+//! * `payload_offsets`: empty, or `point_count + 1` `u64` prefix sums into
+//!   `payload`, where node `i`'s payload links are
+//!   `payload[payload_offsets[i]..payload_offsets[i + 1]]`;
+//! * `payload`: the extra layer-0 links among points sharing an indexed
+//!   payload value ([`super::payload`]), as plain `u32` node numbers.
+//!
+//! A node's layer 0 is its fixed record followed by its payload links: the
+//! two lists are disjoint and a search walks their union. The payload links
+//! are variable-length rather than widening the fixed record because a
+//! point belongs to one group per indexed value it has, so the widest node
+//! would set the stride of all of them; and a graph without payload links
+//! pays nothing (both tables empty).
 //!
 //! Points that were not indexed (deleted when the graph was built) have
 //! level 0 and no links, and nothing links to them.
@@ -46,6 +58,21 @@ pub struct GraphMeta {
     pub entry_point: Option<PointOffset>,
     /// The entry point's level (0 for an empty graph).
     pub max_level: u32,
+    /// `payload_m` of the payload links added by
+    /// [`super::add_payload_links`] (the largest, if added more than once);
+    /// 0 when the graph has none. Informational, like `ef_construct`.
+    pub payload_m: u32,
+}
+
+/// The five tables of a graph, borrowed; see the module docs for their
+/// layout.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sections<'a> {
+    pub(crate) layer0: &'a [u32],
+    pub(crate) upper_offsets: &'a [u64],
+    pub(crate) upper: &'a [u32],
+    pub(crate) payload_offsets: &'a [u64],
+    pub(crate) payload: &'a [u32],
 }
 
 /// Borrowed link tables in the layout described in the module docs.
@@ -54,6 +81,9 @@ pub(crate) struct LinkTables<'a> {
     pub(crate) layer0: &'a [u32],
     pub(crate) upper_offsets: &'a [u64],
     pub(crate) upper: &'a [u32],
+    /// Empty when the graph has no payload links.
+    pub(crate) payload_offsets: &'a [u64],
+    pub(crate) payload: &'a [u32],
     /// `1 + m0`.
     pub(crate) stride0: usize,
     /// `1 + m`.
@@ -89,6 +119,22 @@ impl<'a> LinkTables<'a> {
                 record.get(1..1 + count)
             })
             .unwrap_or(&[])
+    }
+
+    /// The payload links of `node` (extra layer-0 links, disjoint from
+    /// [`LinkTables::links`]`(node, 0)`); empty where it has none. Never
+    /// panics, like [`LinkTables::links`].
+    #[inline]
+    pub(crate) fn payload_links(&self, node: usize) -> &'a [u32] {
+        if self.payload_offsets.is_empty() {
+            return &[];
+        }
+        let range = || {
+            let start = usize::try_from(*self.payload_offsets.get(node)?).ok()?;
+            let end = usize::try_from(*self.payload_offsets.get(node + 1)?).ok()?;
+            self.payload.get(start..end)
+        };
+        range().unwrap_or(&[])
     }
 
     /// Levels `node` has links on above 0.
@@ -143,14 +189,17 @@ impl<'a> LinkTables<'a> {
             distance,
             entry_point: entry.map(|(node, _)| node),
             max_level: entry.map_or(0, |(_, level)| level as u32),
+            payload_m: 0,
         };
         HnswGraph::from_parts(
             meta,
-            Storage::Owned {
+            Storage::Owned(OwnedTables {
                 layer0,
                 upper_offsets,
                 upper,
-            },
+                payload_offsets: Vec::new(),
+                payload: Vec::new(),
+            }),
         )
     }
 }
@@ -164,17 +213,27 @@ impl Links for LinkTables<'_> {
     fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(self.links(node as usize, level));
+        if level == 0 {
+            out.extend_from_slice(self.payload_links(node as usize));
+        }
     }
+}
+
+/// The tables of a graph held on the heap (after a build).
+#[derive(Debug)]
+pub(crate) struct OwnedTables {
+    pub(crate) layer0: Vec<u32>,
+    pub(crate) upper_offsets: Vec<u64>,
+    pub(crate) upper: Vec<u32>,
+    /// Empty exactly when `payload` is, as the file format requires.
+    pub(crate) payload_offsets: Vec<u64>,
+    pub(crate) payload: Vec<u32>,
 }
 
 /// Where the tables live.
 #[derive(Debug)]
 pub(crate) enum Storage {
-    Owned {
-        layer0: Vec<u32>,
-        upper_offsets: Vec<u64>,
-        upper: Vec<u32>,
-    },
+    Owned(OwnedTables),
     Mapped(MappedLinks),
 }
 
@@ -217,18 +276,22 @@ impl HnswGraph {
     }
 
     pub(crate) fn tables(&self) -> LinkTables<'_> {
-        let (layer0, upper_offsets, upper): (&[u32], &[u64], &[u32]) = match &self.storage {
-            Storage::Owned {
-                layer0,
-                upper_offsets,
-                upper,
-            } => (layer0, upper_offsets, upper),
-            Storage::Mapped(mapped) => mapped.tables(),
+        let sections = match &self.storage {
+            Storage::Owned(owned) => Sections {
+                layer0: &owned.layer0,
+                upper_offsets: &owned.upper_offsets,
+                upper: &owned.upper,
+                payload_offsets: &owned.payload_offsets,
+                payload: &owned.payload,
+            },
+            Storage::Mapped(mapped) => mapped.sections(),
         };
         LinkTables {
-            layer0,
-            upper_offsets,
-            upper,
+            layer0: sections.layer0,
+            upper_offsets: sections.upper_offsets,
+            upper: sections.upper,
+            payload_offsets: sections.payload_offsets,
+            payload: sections.payload,
             stride0: 1 + self.meta.m0 as usize,
             stride: 1 + self.meta.m as usize,
             point_count: self.meta.point_count as usize,
@@ -245,14 +308,31 @@ impl HnswGraph {
     }
 
     /// The links of `offset` on `level`, in stored order; empty above the
-    /// point's level.
+    /// point's level. On layer 0: the links the build chose, then the
+    /// payload links ([`HnswGraph::payload_links`]).
     pub fn links(
         &self,
         offset: PointOffset,
         level: usize,
     ) -> impl Iterator<Item = PointOffset> + '_ {
-        self.tables()
+        let tables = self.tables();
+        let payload = if level == 0 {
+            tables.payload_links(offset.0 as usize)
+        } else {
+            &[]
+        };
+        tables
             .links(offset.0 as usize, level)
+            .iter()
+            .chain(payload)
+            .map(|&n| PointOffset(n))
+    }
+
+    /// The payload links of `offset` (added by
+    /// [`super::add_payload_links`]), the tail of its layer-0 links.
+    pub fn payload_links(&self, offset: PointOffset) -> impl Iterator<Item = PointOffset> + '_ {
+        self.tables()
+            .payload_links(offset.0 as usize)
             .iter()
             .map(|&n| PointOffset(n))
     }
@@ -364,5 +444,7 @@ impl PartialEq for HnswGraph {
             && a.layer0 == b.layer0
             && a.upper_offsets == b.upper_offsets
             && a.upper == b.upper
+            && a.payload_offsets == b.payload_offsets
+            && a.payload == b.payload
     }
 }

@@ -13,16 +13,22 @@
 //! is opened, and by the tests for the builders):
 //! * point `i`'s level is [`level::level`]`(seed, i, m)` if it was indexed
 //!   and 0 otherwise; the entry point is an indexed node of the top level;
-//! * a link list on layer 0 holds at most `m0` links, on upper layers at
-//!   most `m`, no self-link, no duplicate, and only nodes that reach that
-//!   layer; points not indexed have no links and nothing links to them;
+//! * a node's links on layer 0 are its record of at most `m0` links
+//!   followed by its payload links (none unless [`add_payload_links`] ran:
+//!   then at most `2 * payload_m` per group the node is in), the two
+//!   disjoint; on upper layers at most `m` links; no self-link, no
+//!   duplicate, and only nodes that reach that layer; points not indexed
+//!   have no links and nothing links to them;
 //! * the format does not depend on the builder ([`format`]).
 //!
 //! Construction: standard HNSW insertion with the neighbour-selection
 //! heuristic ([`select`]), back-links pruned by the same heuristic when a
 //! list is full, per-node locks ([`building`]). Searching: greedy descent,
 //! then a beam of `max(ef, k)` on layer 0 that walks through filtered-out
-//! points but does not return them ([`search`]).
+//! points but does not return them ([`search`]). Payload links
+//! ([`payload`]), added after the build, link the points that share an
+//! indexed payload value, so that under a filter on that value accepted
+//! points have accepted neighbours.
 //!
 //! Only [`reader`] uses `unsafe` (mapping the file and viewing its
 //! sections as integer tables).
@@ -35,6 +41,7 @@ mod graph;
 pub mod level;
 mod metric;
 mod params;
+mod payload;
 mod reader;
 mod search;
 mod select;
@@ -43,10 +50,13 @@ mod visited;
 mod writer;
 
 #[cfg(test)]
+mod payload_tests;
+#[cfg(test)]
 mod tests;
 
 pub use builder::{CpuBuilder, GraphBuilder};
 pub use error::IndexError;
 pub use graph::{GraphMeta, HnswGraph};
 pub use params::{HnswParams, DEFAULT_SEED, MAX_LINKS};
+pub use payload::add_payload_links;
 pub use vectors::{DenseVectors, VectorSource};

@@ -11,7 +11,7 @@ use memmap2::Mmap;
 
 use super::error::IndexError;
 use super::format::{check_tables, Header, HeaderError, Layout, VERSION};
-use super::graph::{HnswGraph, Storage};
+use super::graph::{HnswGraph, Sections, Storage};
 
 /// A mapped graph file whose layout has been checked: every section is in
 /// bounds and aligned for its element type.
@@ -22,18 +22,21 @@ pub(crate) struct MappedLinks {
 }
 
 impl MappedLinks {
-    /// The three tables, borrowed from the map.
-    pub(crate) fn tables(&self) -> (&[u32], &[u64], &[u32]) {
-        (
-            cast(&self.map[self.layout.layer0.clone()]),
-            cast(&self.map[self.layout.upper_offsets.clone()]),
-            cast(&self.map[self.layout.upper.clone()]),
-        )
+    /// The five tables, borrowed from the map.
+    pub(crate) fn sections(&self) -> Sections<'_> {
+        let layout = &self.layout;
+        Sections {
+            layer0: cast(&self.map[layout.layer0.clone()]),
+            upper_offsets: cast(&self.map[layout.upper_offsets.clone()]),
+            upper: cast(&self.map[layout.upper.clone()]),
+            payload_offsets: cast(&self.map[layout.payload_offsets.clone()]),
+            payload: cast(&self.map[layout.payload.clone()]),
+        }
     }
 }
 
-/// Views little-endian bytes as a table of `T`. Sections start at
-/// multiples of 64 in a page-aligned map and are whole numbers of `T`
+/// Views little-endian bytes as a table of `T`. Non-empty sections start
+/// at multiples of 64 in a page-aligned map and are whole numbers of `T`
 /// (checked by [`open_graph`] before any `MappedLinks` exists), so nothing
 /// falls outside the aligned middle; if it ever did, the table would read
 /// as shorter, never as out of bounds.
@@ -88,11 +91,14 @@ pub(crate) fn open_graph(path: &Path) -> Result<HnswGraph, IndexError> {
         return Err(IndexError::corrupted(path, "body checksum mismatch"));
     }
     let mapped = MappedLinks { map, layout };
-    let (layer0, offsets, upper) = mapped.tables();
+    let sections = mapped.sections();
+    let layout = &mapped.layout;
     let whole = |table_bytes: usize, range: &std::ops::Range<usize>| table_bytes == range.len();
-    if !whole(layer0.len() * 4, &mapped.layout.layer0)
-        || !whole(offsets.len() * 8, &mapped.layout.upper_offsets)
-        || !whole(upper.len() * 4, &mapped.layout.upper)
+    if !whole(sections.layer0.len() * 4, &layout.layer0)
+        || !whole(sections.upper_offsets.len() * 8, &layout.upper_offsets)
+        || !whole(sections.upper.len() * 4, &layout.upper)
+        || !whole(sections.payload_offsets.len() * 8, &layout.payload_offsets)
+        || !whole(sections.payload.len() * 4, &layout.payload)
     {
         return Err(IndexError::corrupted(path, "sections are not aligned"));
     }

@@ -159,7 +159,8 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     /// Reads one float from every cache line of the vectors of `nodes`
     /// before any is scored, so that their cache misses overlap instead of
     /// each line stalling the kernel in turn: a software prefetch without
-    /// `unsafe`. A batch is at most `m0` rows, which fits in L2.
+    /// `unsafe`. A batch is one node's links, `m0` rows plus its payload
+    /// links, which fits in L2.
     #[inline]
     fn touch(&self, nodes: &[u32]) {
         let mut bits = 0u32;

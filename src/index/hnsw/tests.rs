@@ -19,7 +19,7 @@ use crate::index::exact::exact_top_k;
 use crate::index::top_k::ScoredOffset;
 use crate::segment::point_id::PointOffset;
 
-const ALL: [Distance; 4] = [
+pub(super) const ALL: [Distance; 4] = [
     Distance::Cosine,
     Distance::Euclid,
     Distance::Dot,
@@ -27,10 +27,10 @@ const ALL: [Distance; 4] = [
 ];
 
 /// Deterministic xorshift generator with Gaussian samples (Box–Muller).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -42,7 +42,7 @@ impl Rng {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
-    fn gaussian(&mut self) -> f32 {
+    pub(super) fn gaussian(&mut self) -> f32 {
         let (u, v) = (self.uniform(), self.uniform());
         ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
     }
@@ -50,7 +50,7 @@ impl Rng {
 
 /// `n` points plus `queries` queries in `dim` dimensions, drawn around
 /// `clusters` random centres, in stored form for `distance`.
-fn clustered(
+pub(super) fn clustered(
     n: usize,
     queries: usize,
     dim: usize,
@@ -77,14 +77,18 @@ fn clustered(
     (base, queries)
 }
 
-fn params(threads: usize) -> HnswParams {
+pub(super) fn params(threads: usize) -> HnswParams {
     HnswParams {
         max_threads: threads,
         ..HnswParams::new(16, 64)
     }
 }
 
-fn build(vectors: &DenseVectors<'_>, distance: Distance, params: &HnswParams) -> HnswGraph {
+pub(super) fn build(
+    vectors: &DenseVectors<'_>,
+    distance: Distance,
+    params: &HnswParams,
+) -> HnswGraph {
     CpuBuilder
         .build(
             vectors,
@@ -98,7 +102,7 @@ fn build(vectors: &DenseVectors<'_>, distance: Distance, params: &HnswParams) ->
 }
 
 /// Mean recall@k of the graph against exact search, over all queries.
-fn recall(
+pub(super) fn recall(
     graph: &HnswGraph,
     vectors: &DenseVectors<'_>,
     queries: &[f32],
@@ -402,6 +406,38 @@ fn damaged_files_fail_to_open() {
     ));
     let missing = HnswGraph::open(&dir.path().join("nothing")).expect_err("missing file opened");
     assert!(matches!(missing, IndexError::Io { .. }));
+}
+
+#[test]
+fn version_1_files_still_open() {
+    let (base, _) = clustered(300, 0, 4, Distance::Euclid, 15);
+    let graph = build(&DenseVectors::new(&base, 4), Distance::Euclid, &params(1));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("graph");
+    graph.save(&path).expect("save");
+    let mut bytes = std::fs::read(&path).expect("read");
+    assert_eq!(bytes[8..12], format::VERSION.to_le_bytes());
+
+    // A version 1 writer produced these bytes with version 1, zeros where
+    // version 2 puts the (empty) payload sections' offsets, and the header
+    // checksum over that.
+    bytes[100..116].fill(0);
+    let as_version_1 = |bytes: &mut Vec<u8>| {
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32c::crc32c(&bytes[..HEADER_LEN - 4]);
+        bytes[HEADER_LEN - 4..HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+    };
+    as_version_1(&mut bytes);
+    std::fs::write(&path, &bytes).expect("write");
+    let loaded = HnswGraph::open(&path).expect("open version 1");
+    assert!(loaded == graph);
+
+    // Version 1 reserved the payload fields as zero.
+    bytes[116] = 1;
+    as_version_1(&mut bytes);
+    std::fs::write(&path, &bytes).expect("write");
+    let err = HnswGraph::open(&path).expect_err("nonzero reserved bytes accepted");
+    assert!(matches!(err, IndexError::Corrupted { .. }), "{err}");
 }
 
 /// The invariants listed in `mod.rs`, checked link by link.

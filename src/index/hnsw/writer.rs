@@ -23,10 +23,14 @@ pub(crate) fn write_graph(graph: &HnswGraph, path: &Path) -> Result<(), IndexErr
     let tables = graph.tables();
     let meta = graph.meta();
     let upper_len = tables.upper.len() as u64;
-    let layout = Layout::new(u64::from(meta.point_count), u64::from(meta.m0), upper_len)
-        .ok_or_else(|| {
-            IndexError::InvalidVectors("graph too large for this platform".to_owned())
-        })?;
+    let payload_len = tables.payload.len() as u64;
+    let layout = Layout::new(
+        u64::from(meta.point_count),
+        u64::from(meta.m0),
+        upper_len,
+        payload_len,
+    )
+    .ok_or_else(|| IndexError::InvalidVectors("graph too large for this platform".to_owned()))?;
 
     let temp = temp_path(path);
     let io = |e| IndexError::io(&temp, e);
@@ -48,11 +52,20 @@ pub(crate) fn write_graph(graph: &HnswGraph, path: &Path) -> Result<(), IndexErr
     out.pad_to(layout.upper.start).map_err(io)?;
     out.words(tables.upper.iter().map(|w| w.to_le_bytes()))
         .map_err(io)?;
+    // Both payload sections are empty (and unpadded) in a graph without
+    // payload links; see `format`.
+    out.pad_to(layout.payload_offsets.start).map_err(io)?;
+    out.words(tables.payload_offsets.iter().map(|w| w.to_le_bytes()))
+        .map_err(io)?;
+    out.pad_to(layout.payload.start).map_err(io)?;
+    out.words(tables.payload.iter().map(|w| w.to_le_bytes()))
+        .map_err(io)?;
     debug_assert_eq!(out.at, layout.file_len);
 
     let header = Header {
         meta: meta.clone(),
         upper_len,
+        payload_len,
         layout,
         body_crc: out.crc,
     };
