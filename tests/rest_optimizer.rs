@@ -210,3 +210,61 @@ async fn status_optimizations_patch_and_search_params() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn float16_collections_store_halves_and_search_through_graphs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_storage, app) = open(dir.path());
+    ok(
+        &app,
+        Method::PUT,
+        "/collections/c",
+        json!({
+            "vectors": {"size": DIM, "distance": "Euclid", "datatype": "float16"},
+            "optimizers_config": {"indexing_threshold": 1},
+            "hnsw_config": {"m": 8, "ef_construct": 32, "full_scan_threshold": 1}
+        }),
+    )
+    .await;
+    upsert(&app, 0, 400).await;
+    let green = wait_status(&app, "green").await;
+    assert_eq!(green["indexed_vectors_count"], 400, "{green}");
+    assert_eq!(green["config"]["params"]["vectors"]["datatype"], "float16");
+
+    // Read back rounded to half precision: 11 significant bits.
+    let x = 123.0f32;
+    let want = [x.sin(), x.cos(), (x * 0.7).sin(), 1.0];
+    let point = ok(&app, Method::GET, "/collections/c/points/123", Value::Null).await;
+    let got: Vec<f32> = serde_json::from_value(point["vector"].clone()).expect("vector");
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() <= w.abs() * 2f32.powi(-11),
+            "{got:?} vs {want:?}"
+        );
+    }
+    // The stored vector is its own nearest neighbour, at distance 0, both
+    // by exact scan and through the graph.
+    for params in [json!({"exact": true}), json!({"hnsw_ef": 32})] {
+        let found = ok(
+            &app,
+            Method::POST,
+            "/collections/c/points/query",
+            json!({"query": got, "limit": 3, "params": params}),
+        )
+        .await;
+        assert_eq!(found["points"][0]["id"], 123, "{params}: {found}");
+        assert_eq!(found["points"][0]["score"], 0.0, "{params}: {found}");
+    }
+
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        "/collections/u",
+        json!({"vectors": {"size": DIM, "distance": "Dot", "datatype": "uint8"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["status"]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("datatype")));
+}

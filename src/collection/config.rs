@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::distance::Distance;
 use crate::segment::payload_index::FieldSchema;
-use crate::segment::VectorSpec;
+use crate::segment::{VectorDatatype, VectorSpec};
 
 /// Largest vector dimension a collection accepts.
 pub const MAX_VECTOR_SIZE: u64 = 65536;
@@ -110,6 +110,14 @@ impl VectorsConfig {
                     VectorSpec {
                         dim: p.size as usize,
                         distance: p.distance,
+                        datatype: match p.datatype {
+                            Some(Datatype::Float16) => VectorDatatype::Float16,
+                            // `validate` rejects uint8 before a collection
+                            // is created.
+                            Some(Datatype::Float32 | Datatype::Uint8) | None => {
+                                VectorDatatype::Float32
+                            }
+                        },
                     },
                 )
             })
@@ -131,6 +139,12 @@ impl VectorsConfig {
                         "value {} invalid, must be from 1 to {MAX_VECTOR_SIZE}",
                         p.size
                     ),
+                ));
+            }
+            if p.datatype == Some(Datatype::Uint8) {
+                return Err((
+                    field.replace(".size", ".datatype"),
+                    "uint8 vectors are not supported; use float32 or float16".into(),
                 ));
             }
             if p.multivector_config.is_some() {

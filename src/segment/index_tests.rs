@@ -201,6 +201,7 @@ fn open(dir: &std::path::Path) -> Segment {
         VectorSpec {
             dim: 2,
             distance: Distance::Dot,
+            datatype: Default::default(),
         },
     )]);
     Segment::create(dir, &specs).unwrap_or_else(|e| panic!("create segment: {e}"))

@@ -47,7 +47,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::index::distance::Distance;
 use crate::index::exact::exact_top_k;
-use crate::index::hnsw::{DenseVectors, GraphBuilder, HnswGraph, HnswParams, IndexError};
+use crate::index::hnsw::{GraphBuilder, HnswGraph, HnswParams, IndexError};
 use crate::index::top_k::{ScoredOffset, TopK};
 use filter::{Filter, JsonPath, PointView};
 use id_tracker::IdTracker;
@@ -56,7 +56,8 @@ use payload::Payload;
 use payload_index::{FieldSchema, IndexInfo, PayloadIndexes, Tokenizer};
 use point_id::{PointId, PointOffset};
 use point_log::{PointLogRecord, PointLogWriter};
-use vector_storage::VectorStorage;
+pub use vector_storage::VectorDatatype;
+use vector_storage::{Rows, VectorStorage};
 
 /// Index candidates scored per parallel task.
 const CANDIDATE_CHUNK: usize = 4096;
@@ -69,6 +70,9 @@ pub type NamedVectors = BTreeMap<String, Vec<f32>>;
 pub struct VectorSpec {
     pub dim: usize,
     pub distance: Distance,
+    /// Absent (float32) in meta files written before float16 storage.
+    #[serde(default, skip_serializing_if = "VectorDatatype::is_float32")]
+    pub datatype: VectorDatatype,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,8 +202,11 @@ impl Segment {
         let mut present = BTreeMap::new();
         let mut specs = BTreeMap::new();
         for (name, stored) in &meta.vectors {
-            let storage =
-                VectorStorage::open(&dir.join("vectors").join(&stored.file), stored.spec.dim)?;
+            let storage = VectorStorage::open(
+                &dir.join("vectors").join(&stored.file),
+                stored.spec.dim,
+                stored.spec.datatype,
+            )?;
             vectors.insert(name.clone(), storage);
             present.insert(name.clone(), Vec::new());
             specs.insert(name.clone(), stored.spec);
@@ -518,7 +525,7 @@ impl Segment {
             .vector_names_of(offset)
             .into_iter()
             .map(|name| {
-                let v = self.vectors[&name].row(offset).to_vec();
+                let v = self.vectors[&name].read(offset);
                 (name, v)
             })
             .collect();
@@ -642,7 +649,7 @@ impl Segment {
         let storage = &self.vectors[vector];
         let present = &self.present[vector];
         let rows = self.ids.total_offsets();
-        let matrix = &storage.as_slice()[..rows * spec.dim];
+        let stored = storage.rows(rows);
         let full_scan_points =
             params.full_scan_threshold_kb.saturating_mul(1024) / (spec.dim * 4).max(1);
         let candidates = filter.and_then(|f| self.indexes.candidates(f));
@@ -668,7 +675,7 @@ impl Segment {
             });
         let found = match (graph, candidates) {
             (Some(graph), candidates) if use_graph => {
-                let vectors = DenseVectors::new(matrix, spec.dim);
+                let vectors = stored.as_source();
                 match candidates {
                     // Index membership first: a bit per point instead of a
                     // payload check for every point the beam walks through.
@@ -680,9 +687,9 @@ impl Segment {
                             }
                         }
                         let accept = |o: PointOffset| member[o.index()] && accept(o);
-                        graph.search(query, &vectors, spec.distance, k, params.ef, &accept)
+                        graph.search(query, vectors, spec.distance, k, params.ef, &accept)
                     }
-                    None => graph.search(query, &vectors, spec.distance, k, params.ef, &accept),
+                    None => graph.search(query, vectors, spec.distance, k, params.ef, &accept),
                 }
             }
             // An indexed filter: score its candidates only.
@@ -693,7 +700,7 @@ impl Segment {
                     let mut top = TopK::new(k, spec.distance);
                     for &offset in chunk {
                         if accept(offset) {
-                            top.push(offset, spec.distance.score(query, storage.row(offset)));
+                            top.push(offset, storage.score(spec.distance, query, offset));
                         }
                     }
                     top
@@ -706,7 +713,14 @@ impl Segment {
                     },
                 )
                 .into_sorted_vec(),
-            _ => exact_top_k(matrix, spec.dim, query, spec.distance, k, accept),
+            _ => match stored {
+                Rows::F32(m) => {
+                    exact_top_k(m.as_slice(), spec.dim, query, spec.distance, k, accept)
+                }
+                Rows::F16(m) => {
+                    exact_top_k(m.as_slice(), spec.dim, query, spec.distance, k, accept)
+                }
+            },
         };
         Ok(self.scored_points(found))
     }
@@ -854,12 +868,12 @@ impl Segment {
                 vector: name.clone(),
                 source,
             };
-            let matrix = &self.vectors[name].as_slice()[..rows * spec.dim];
+            let stored = self.vectors[name].rows(rows);
             let present = &self.present[name];
             let indexed = |o: PointOffset| present[o.index()] && self.ids.id(o).is_some();
             let graph = builder
                 .build(
-                    &DenseVectors::new(matrix, spec.dim),
+                    stored.as_source(),
                     spec.distance,
                     hnsw,
                     &indexed,

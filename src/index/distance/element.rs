@@ -33,6 +33,13 @@ pub trait Element: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
     fn widen(row: &[Self], out: &mut [f32]);
     /// Writes `v` rounded to this type into `out` (same length).
     fn narrow(v: &[f32], out: &mut [Self]);
+    /// The raw bits, for reads whose value does not matter (prefetching).
+    fn bits(self) -> u32;
+    /// The same slice as `f32`, where it is one: lets generic code borrow
+    /// instead of widening.
+    fn as_f32(slice: &[Self]) -> Option<&[f32]>;
+    /// The same slice as `f16`, where it is one.
+    fn as_f16(slice: &[Self]) -> Option<&[f16]>;
 }
 
 impl Element for f32 {
@@ -59,6 +66,20 @@ impl Element for f32 {
 
     fn narrow(v: &[f32], out: &mut [f32]) {
         out.copy_from_slice(v);
+    }
+
+    #[inline]
+    fn bits(self) -> u32 {
+        self.to_bits()
+    }
+
+    #[inline]
+    fn as_f32(slice: &[f32]) -> Option<&[f32]> {
+        Some(slice)
+    }
+
+    fn as_f16(_: &[f32]) -> Option<&[f16]> {
+        None
     }
 }
 
@@ -104,6 +125,20 @@ impl Element for f16 {
 
     fn narrow(v: &[f32], out: &mut [f16]) {
         out.convert_from_f32_slice(v);
+    }
+
+    #[inline]
+    fn bits(self) -> u32 {
+        u32::from(self.to_bits())
+    }
+
+    fn as_f32(_: &[f16]) -> Option<&[f32]> {
+        None
+    }
+
+    #[inline]
+    fn as_f16(slice: &[f16]) -> Option<&[f16]> {
+        Some(slice)
     }
 }
 

@@ -91,9 +91,12 @@ impl GraphBuilder for CpuBuilder {
         }
         // Contiguous vectors get a copy of the build with row lookups
         // inlined, instead of a virtual call per distance.
-        match vectors.as_dense() {
-            Some(dense) => build_in(&dense, distance, params, indexed, cancel, progress),
-            None => build_in(vectors, distance, params, indexed, cancel, progress),
+        if let Some(dense) = vectors.as_dense() {
+            build_in(&dense, distance, params, indexed, cancel, progress)
+        } else if let Some(dense) = vectors.as_dense_f16() {
+            build_in(&dense, distance, params, indexed, cancel, progress)
+        } else {
+            build_in(vectors, distance, params, indexed, cancel, progress)
         }
     }
 }

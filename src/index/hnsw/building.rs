@@ -114,6 +114,7 @@ impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
             metric: self.metric,
         };
         let query = self.vectors.vector(PointOffset(node));
+        let query = &*query;
         let mut scratch = self.scratch.checkout();
         let mut current = Candidate {
             key: walker.key(query, entry.node),
@@ -184,7 +185,9 @@ impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
         let mut candidates: Vec<Candidate> = list
             .iter()
             .map(|&n| Candidate {
-                key: self.metric.key(base, self.vectors.vector(PointOffset(n))),
+                key: self
+                    .vectors
+                    .distance_key(self.metric.0, &base, PointOffset(n)),
                 node: n,
             })
             .collect();

@@ -364,9 +364,12 @@ impl HnswGraph {
     ) -> Vec<ScoredOffset> {
         // Contiguous vectors get a copy of the walk with row lookups
         // inlined, instead of a virtual call per scored node.
-        match vectors.as_dense() {
-            Some(dense) => self.search_in(query, &dense, distance, k, ef, accept),
-            None => self.search_in(query, vectors, distance, k, ef, accept),
+        if let Some(dense) = vectors.as_dense() {
+            self.search_in(query, &dense, distance, k, ef, accept)
+        } else if let Some(dense) = vectors.as_dense_f16() {
+            self.search_in(query, &dense, distance, k, ef, accept)
+        } else {
+            self.search_in(query, vectors, distance, k, ef, accept)
         }
     }
 

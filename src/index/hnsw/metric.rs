@@ -10,7 +10,7 @@
 //! point ranks behind every finite one, never breaks a heap's order, and is
 //! left out of search results ([`Metric::score`] is not asked for it).
 
-use crate::index::distance::{simd, Distance};
+use crate::index::distance::{simd, Distance, Element};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Metric(pub(crate) Distance);
@@ -23,6 +23,21 @@ impl Metric {
             Distance::Cosine | Distance::Dot => -simd::dot(a, b),
             Distance::Euclid => simd::l2_squared(a, b),
             Distance::Manhattan => simd::l1(a, b),
+        };
+        if key.is_nan() {
+            f32::INFINITY
+        } else {
+            key
+        }
+    }
+
+    /// The key of an `f32` query `a` against a row `b` stored as `T`.
+    #[inline]
+    pub(crate) fn key_row<T: Element>(self, a: &[f32], b: &[T]) -> f32 {
+        let key = match self.0 {
+            Distance::Cosine | Distance::Dot => -T::dot(a, b),
+            Distance::Euclid => T::l2_squared(a, b),
+            Distance::Manhattan => T::l1(a, b),
         };
         if key.is_nan() {
             f32::INFINITY

@@ -45,6 +45,7 @@
 
 #![deny(unsafe_code)]
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -57,7 +58,7 @@ use super::graph::{HnswGraph, LinkTables, OwnedTables, Storage};
 use super::level::level;
 use super::metric::Metric;
 use super::params::{HnswParams, MAX_LINKS};
-use super::vectors::{DenseVectors, VectorSource};
+use super::vectors::VectorSource;
 use crate::index::distance::Distance;
 use crate::segment::point_id::PointOffset;
 
@@ -147,9 +148,12 @@ pub fn add_payload_links(
     } else {
         // Contiguous vectors get a copy of the insertion with row lookups
         // inlined, as in the builder.
-        match vectors.as_dense() {
-            Some(dense) => job.build_all(&dense, groups)?,
-            None => job.build_all(vectors, groups)?,
+        if let Some(dense) = vectors.as_dense() {
+            job.build_all(&dense, groups)?
+        } else if let Some(dense) = vectors.as_dense_f16() {
+            job.build_all(&dense, groups)?
+        } else {
+            job.build_all(vectors, groups)?
         }
     };
     let linked_groups = per_group.iter().filter(|g| !g.is_empty()).count();
@@ -278,14 +282,29 @@ impl<V: VectorSource + ?Sized> VectorSource for GroupVectors<'_, V> {
     }
 
     #[inline]
-    fn vector(&self, offset: PointOffset) -> &[f32] {
-        self.vectors
-            .vector(PointOffset(self.members[offset.0 as usize]))
+    fn vector(&self, offset: PointOffset) -> Cow<'_, [f32]> {
+        self.vectors.vector(self.global(offset))
     }
 
-    fn as_dense(&self) -> Option<DenseVectors<'_>> {
-        // Rows are scattered over the full matrix, not contiguous.
-        None
+    #[inline]
+    fn distance_key(&self, distance: Distance, query: &[f32], offset: PointOffset) -> f32 {
+        self.vectors
+            .distance_key(distance, query, self.global(offset))
+    }
+
+    #[inline]
+    fn prefetch(&self, offset: PointOffset) -> u32 {
+        self.vectors.prefetch(self.global(offset))
+    }
+
+    // Rows are scattered over the full matrix, not contiguous: the default
+    // `as_dense` (none) applies.
+}
+
+impl<V: ?Sized> GroupVectors<'_, V> {
+    #[inline]
+    fn global(&self, offset: PointOffset) -> PointOffset {
+        PointOffset(self.members[offset.0 as usize])
     }
 }
 

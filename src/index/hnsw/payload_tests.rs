@@ -2,6 +2,7 @@
 //! `payload.rs` and `mod.rs`, persistence, determinism, cancellation, and
 //! the filtered recall they exist for.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -207,7 +208,7 @@ impl VectorSource for CountingVectors<'_> {
         self.inner.dim()
     }
 
-    fn vector(&self, offset: PointOffset) -> &[f32] {
+    fn vector(&self, offset: PointOffset) -> Cow<'_, [f32]> {
         self.reads.fetch_add(1, Ordering::Relaxed);
         self.inner.vector(offset)
     }

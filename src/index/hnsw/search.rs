@@ -26,9 +26,6 @@ use crate::segment::point_id::PointOffset;
 /// thread is enough, and each holds a visited array the size of the graph.
 const MAX_POOLED: usize = 16;
 
-/// Floats in one 64-byte cache line.
-const FLOATS_PER_LINE: usize = 16;
-
 /// A scored node. Ordered by key, then node: lower is closer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Candidate {
@@ -152,8 +149,8 @@ pub(crate) struct Walker<'a, L: ?Sized, V: ?Sized> {
 impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     #[inline]
     pub(crate) fn key(&self, query: &[f32], node: u32) -> f32 {
-        self.metric
-            .key(query, self.vectors.vector(PointOffset(node)))
+        self.vectors
+            .distance_key(self.metric.0, query, PointOffset(node))
     }
 
     /// Reads one float from every cache line of the vectors of `nodes`
@@ -165,16 +162,7 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     fn touch(&self, nodes: &[u32]) {
         let mut bits = 0u32;
         for &node in nodes {
-            for &x in self
-                .vectors
-                .vector(PointOffset(node))
-                .iter()
-                .step_by(FLOATS_PER_LINE)
-            {
-                // XOR, not a float sum: one-cycle latency, so the chain of
-                // these does not hold the loads back.
-                bits ^= x.to_bits();
-            }
+            bits ^= self.vectors.prefetch(PointOffset(node));
         }
         std::hint::black_box(bits);
     }

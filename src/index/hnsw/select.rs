@@ -29,7 +29,7 @@ pub(crate) fn select_neighbours<V: VectorSource + ?Sized>(
         }
         let vector = vectors.vector(PointOffset(candidate.node));
         let diverse = kept.iter().all(|neighbour| {
-            metric.key(vector, vectors.vector(PointOffset(neighbour.node))) > candidate.key
+            vectors.distance_key(metric.0, &vector, PointOffset(neighbour.node)) > candidate.key
         });
         if diverse {
             kept.push(candidate);
@@ -52,7 +52,7 @@ mod tests {
         let base = vectors.vector(PointOffset(0));
         let mut candidates: Vec<Candidate> = (1..4)
             .map(|node| Candidate {
-                key: metric.key(base, vectors.vector(PointOffset(node))),
+                key: metric.key(&base, &vectors.vector(PointOffset(node))),
                 node,
             })
             .collect();

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use super::format::HEADER_LEN;
 use super::level::level;
 use super::*;
-use crate::index::distance::Distance;
+use crate::index::distance::{Distance, Element};
 use crate::index::exact::exact_top_k;
 use crate::index::top_k::ScoredOffset;
 use crate::segment::point_id::PointOffset;
@@ -84,8 +84,8 @@ pub(super) fn params(threads: usize) -> HnswParams {
     }
 }
 
-pub(super) fn build(
-    vectors: &DenseVectors<'_>,
+pub(super) fn build<T: Element>(
+    vectors: &DenseVectors<'_, T>,
     distance: Distance,
     params: &HnswParams,
 ) -> HnswGraph {
@@ -102,9 +102,9 @@ pub(super) fn build(
 }
 
 /// Mean recall@k of the graph against exact search, over all queries.
-pub(super) fn recall(
+pub(super) fn recall<T: Element>(
     graph: &HnswGraph,
-    vectors: &DenseVectors<'_>,
+    vectors: &DenseVectors<'_, T>,
     queries: &[f32],
     distance: Distance,
     k: usize,
@@ -168,6 +168,40 @@ fn recall_at_10_for_every_metric() {
         let graph = build(&vectors, distance, &params(0));
         let r = recall(&graph, &vectors, &queries, distance, 10, 64, &|_| true);
         assert!(r >= 0.95, "{distance:?}: recall@10 {r:.4} at ef 64");
+    }
+}
+
+#[test]
+fn half_precision_graphs_match_the_recall_of_f32_graphs() {
+    for distance in ALL {
+        let (base, queries) = clustered(N, QUERIES, DIM, distance, 2);
+        let mut halves = vec![half::f16::ZERO; base.len()];
+        half::f16::narrow(&base, &mut halves);
+        let full = DenseVectors::new(&base, DIM);
+        let half = DenseVectors::new(&halves, DIM);
+        let r32 = recall(
+            &build(&full, distance, &params(0)),
+            &full,
+            &queries,
+            distance,
+            10,
+            64,
+            &|_| true,
+        );
+        // Against exact search over the same half-precision rows.
+        let r16 = recall(
+            &build(&half, distance, &params(0)),
+            &half,
+            &queries,
+            distance,
+            10,
+            64,
+            &|_| true,
+        );
+        assert!(
+            r16 >= 0.95 && r16 >= r32 - 0.01,
+            "{distance:?}: recall@10 {r16:.4} with f16 rows, {r32:.4} with f32"
+        );
     }
 }
 
@@ -276,10 +310,10 @@ fn unindexed_points_are_left_out() {
 #[test]
 fn empty_and_single_point_graphs() {
     for distance in ALL {
-        let empty = build(&DenseVectors::new(&[], 4), distance, &params(1));
+        let empty = build(&DenseVectors::<f32>::new(&[], 4), distance, &params(1));
         assert!(empty.is_empty());
         assert_eq!(empty.meta().entry_point, None);
-        let vectors = DenseVectors::new(&[], 4);
+        let vectors = DenseVectors::<f32>::new(&[], 4);
         assert!(empty
             .search(&[1.0; 4], &vectors, distance, 5, 16, &|_| true)
             .is_empty());
@@ -538,7 +572,7 @@ proptest! {
         // Every indexed point is found by a search for itself with a wide beam.
         for i in (0..n as u32).filter(|&i| indexed(PointOffset(i))).take(20) {
             let query = vectors.vector(PointOffset(i));
-            let results = graph.search(query, &vectors, distance, 1, 400, &indexed);
+            let results = graph.search(&query, &vectors, distance, 1, 400, &indexed);
             prop_assert_eq!(results.len(), 1);
         }
     }

@@ -5,7 +5,16 @@
 //! form (Cosine vectors already normalised by
 //! [`crate::index::distance::Distance::preprocess`]).
 
+use std::borrow::Cow;
+
+use half::f16;
+
+use super::metric::Metric;
+use crate::index::distance::{Distance, Element};
 use crate::segment::point_id::PointOffset;
+
+/// Components read per cache line by [`VectorSource::prefetch`].
+const BYTES_PER_LINE: usize = 64;
 
 /// Random access to the vector of every point `0..len()`.
 ///
@@ -18,36 +27,58 @@ pub trait VectorSource: Sync {
         self.len() == 0
     }
 
-    /// Floats per vector.
+    /// Components per vector.
     fn dim(&self) -> usize;
 
-    /// The vector at `offset`, `dim()` floats long.
+    /// The vector at `offset` as `f32`, `dim()` long: borrowed where it is
+    /// stored as `f32`, widened into a new buffer where it is not.
     ///
     /// # Panics
     /// If `offset` is not below `len()` (a caller bug).
-    fn vector(&self, offset: PointOffset) -> &[f32];
+    fn vector(&self, offset: PointOffset) -> Cow<'_, [f32]>;
 
-    /// The vectors as one row-major matrix, where they are stored that way;
-    /// the index then uses a faster, monomorphised path.
+    /// How far the vector at `offset` is from `query` under `distance`, as
+    /// the graph orders points: lower is closer (a similarity negated,
+    /// Euclid squared), never NaN (`+∞` instead).
+    fn distance_key(&self, distance: Distance, query: &[f32], offset: PointOffset) -> f32 {
+        Metric(distance).key(query, &self.vector(offset))
+    }
+
+    /// Reads one component from every cache line of the vector at
+    /// `offset`, so that a batch of rows is fetched from memory in parallel
+    /// before any is scored (see `Walker::touch`); returns their bits.
+    fn prefetch(&self, offset: PointOffset) -> u32 {
+        let _ = offset;
+        0
+    }
+
+    /// The vectors as one row-major `f32` matrix, where they are stored
+    /// that way; the index then uses a faster, monomorphised path.
     fn as_dense(&self) -> Option<DenseVectors<'_>> {
+        None
+    }
+
+    /// The same for half-precision rows.
+    fn as_dense_f16(&self) -> Option<DenseVectors<'_, f16>> {
         None
     }
 }
 
-/// A contiguous row-major matrix: row `i` is the point at offset `i`.
+/// A contiguous row-major matrix of `f32` or `f16` components: row `i` is
+/// the point at offset `i`.
 #[derive(Debug, Clone, Copy)]
-pub struct DenseVectors<'a> {
-    data: &'a [f32],
+pub struct DenseVectors<'a, T = f32> {
+    data: &'a [T],
     dim: usize,
 }
 
-impl<'a> DenseVectors<'a> {
-    /// Views `data` as rows of `dim` floats.
+impl<'a, T: Element> DenseVectors<'a, T> {
+    /// Views `data` as rows of `dim` components.
     ///
     /// # Panics
     /// If `dim` is 0 while `data` is not empty, or `data.len()` is not a
     /// multiple of `dim`: callers own both and must agree on the shape.
-    pub fn new(data: &'a [f32], dim: usize) -> Self {
+    pub fn new(data: &'a [T], dim: usize) -> Self {
         assert!(
             dim > 0 || data.is_empty(),
             "zero-dimensional vectors with data"
@@ -60,12 +91,18 @@ impl<'a> DenseVectors<'a> {
     }
 
     /// The whole matrix, row after row.
-    pub fn as_slice(&self) -> &'a [f32] {
+    pub fn as_slice(&self) -> &'a [T] {
         self.data
+    }
+
+    #[inline]
+    fn row(&self, offset: PointOffset) -> &'a [T] {
+        let start = offset.0 as usize * self.dim;
+        &self.data[start..start + self.dim]
     }
 }
 
-impl VectorSource for DenseVectors<'_> {
+impl<T: Element> VectorSource for DenseVectors<'_, T> {
     fn len(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
@@ -75,12 +112,44 @@ impl VectorSource for DenseVectors<'_> {
     }
 
     #[inline]
-    fn vector(&self, offset: PointOffset) -> &[f32] {
-        let start = offset.0 as usize * self.dim;
-        &self.data[start..start + self.dim]
+    fn vector(&self, offset: PointOffset) -> Cow<'_, [f32]> {
+        let row = self.row(offset);
+        match T::as_f32(row) {
+            Some(row) => Cow::Borrowed(row),
+            None => {
+                let mut out = vec![0.0; self.dim];
+                T::widen(row, &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    #[inline]
+    fn distance_key(&self, distance: Distance, query: &[f32], offset: PointOffset) -> f32 {
+        Metric(distance).key_row(query, self.row(offset))
+    }
+
+    #[inline]
+    fn prefetch(&self, offset: PointOffset) -> u32 {
+        self.row(offset)
+            .iter()
+            .step_by((BYTES_PER_LINE / T::SIZE).max(1))
+            // XOR, not a float sum: one-cycle latency, so the chain of these
+            // does not hold the loads back.
+            .fold(0, |bits, x| bits ^ x.bits())
     }
 
     fn as_dense(&self) -> Option<DenseVectors<'_>> {
-        Some(*self)
+        T::as_f32(self.data).map(|data| DenseVectors {
+            data,
+            dim: self.dim,
+        })
+    }
+
+    fn as_dense_f16(&self) -> Option<DenseVectors<'_, f16>> {
+        T::as_f16(self.data).map(|data| DenseVectors {
+            data,
+            dim: self.dim,
+        })
     }
 }
