@@ -227,12 +227,11 @@ pub fn thresholds(config: &CollectionConfig) -> Thresholds {
             if let Some(diff) = &params.hnsw_config {
                 hnsw.apply(diff);
             }
+            // Qdrant's default for `payload_m` is `m`; 0 turns the links off.
             let wanted = (hnsw.m > 0).then_some(GraphParams {
                 m: hnsw.m,
                 ef_construct: hnsw.ef_construct,
-                // Payload-value links are not built yet, so the setting
-                // does not change the graph either.
-                payload_m: None,
+                payload_m: Some(hnsw.payload_m.unwrap_or(hnsw.m)),
             });
             (name, wanted)
         })
@@ -360,6 +359,7 @@ impl OptimizerWorker {
             specs: &specs,
             thresholds: &thresholds,
             max_indexing_threads: config.hnsw_config.max_indexing_threads,
+            full_scan_threshold_kb: config.hnsw_config.full_scan_threshold,
         };
         let result =
             build::build_segment(&request, &CpuBuilder, &self.shared.cancel, &job.progress)

@@ -56,6 +56,9 @@ pub struct BuildRequest<'a> {
     pub thresholds: &'a Thresholds,
     /// Threads one graph build may use (0: every core).
     pub max_indexing_threads: usize,
+    /// Payload values held by fewer points than this much vector data get
+    /// no payload links (a filter on them is scanned, not walked).
+    pub full_scan_threshold_kb: usize,
 }
 
 /// Copies the sources' live points into a new segment in `dir` and builds
@@ -107,7 +110,13 @@ pub fn build_segment(
         progress.start(stage + 1, segment.vector_count(name));
         let one = BTreeMap::from([(name.clone(), (*params, hnsw_params(params, request)))]);
         let report = |done: usize| progress.done.store(done, Ordering::Relaxed);
-        segment.build_graphs(&one, builder, cancel, &report)?;
+        segment.build_graphs(
+            &one,
+            request.full_scan_threshold_kb,
+            builder,
+            cancel,
+            &report,
+        )?;
     }
     Ok(segment)
 }

@@ -57,6 +57,13 @@ pub struct StoredGraph {
     pub file: String,
     #[serde(flatten)]
     pub params: GraphParams,
+    /// Payload fields whose values got payload links, and the fewest points
+    /// a value needed to get them: what decides whether a filtered search
+    /// may keep to the accepted points.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payload_fields: Vec<String>,
+    #[serde(default)]
+    pub payload_min_group: usize,
 }
 
 /// The build parameters that decide whether a graph is still wanted.

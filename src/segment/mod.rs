@@ -35,6 +35,8 @@ pub mod vector_storage;
 
 #[cfg(test)]
 mod index_tests;
+#[cfg(test)]
+mod search_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +49,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::index::distance::Distance;
 use crate::index::exact::exact_top_k;
-use crate::index::hnsw::{GraphBuilder, HnswGraph, HnswParams, IndexError};
+use crate::index::hnsw::{add_payload_links, GraphBuilder, HnswGraph, HnswParams, IndexError};
 use crate::index::top_k::{ScoredOffset, TopK};
 use filter::{Filter, JsonPath, PointView};
 use id_tracker::IdTracker;
@@ -650,8 +652,7 @@ impl Segment {
         let present = &self.present[vector];
         let rows = self.ids.total_offsets();
         let stored = storage.rows(rows);
-        let full_scan_points =
-            params.full_scan_threshold_kb.saturating_mul(1024) / (spec.dim * 4).max(1);
+        let full_scan_points = full_scan_points(params.full_scan_threshold_kb, spec.dim);
         let candidates = filter.and_then(|f| self.indexes.candidates(f));
         let exact_candidates = candidates.as_ref().is_some_and(|c| c.exact);
         let accept = |offset: PointOffset| {
@@ -687,7 +688,18 @@ impl Segment {
                             }
                         }
                         let accept = |o: PointOffset| member[o.index()] && accept(o);
-                        graph.search(query, vectors, spec.distance, k, params.ef, &accept)
+                        if filter.is_some_and(|f| self.payload_linked(vector, graph, f)) {
+                            graph.search_linked(
+                                query,
+                                vectors,
+                                spec.distance,
+                                k,
+                                params.ef,
+                                &accept,
+                            )
+                        } else {
+                            graph.search(query, vectors, spec.distance, k, params.ef, &accept)
+                        }
                     }
                     None => graph.search(query, vectors, spec.distance, k, params.ef, &accept),
                 }
@@ -723,6 +735,23 @@ impl Segment {
             },
         };
         Ok(self.scored_points(found))
+    }
+
+    /// True where payload links join the points `filter` admits in the
+    /// graph of `vector`: one value of a field the links were built for,
+    /// held by enough points to have got them.
+    fn payload_linked(&self, vector: &str, graph: &HnswGraph, filter: &Filter) -> bool {
+        let Some(stored) = self.meta.graphs.get(vector) else {
+            return false;
+        };
+        graph.meta().payload_m > 0
+            && self
+                .indexes
+                .single_value(filter)
+                .is_some_and(|(field, points)| {
+                    points >= stored.payload_min_group
+                        && stored.payload_fields.iter().any(|f| f == field)
+                })
     }
 
     /// Live points matching `filter`, estimated from an even sample of
@@ -851,9 +880,15 @@ impl Segment {
     /// Builds an HNSW graph for each vector in `wanted` over the points this
     /// segment holds, saves it next to the vectors and records it in the
     /// meta file. Meant for a segment that gets no new points afterwards.
+    ///
+    /// Where `payload_m` is set, every value of a keyword or integer payload
+    /// index held by at least `full_scan_threshold_kb` worth of points (the
+    /// size below which a filter is scanned, not walked) also gets links
+    /// among its points ([`crate::index::hnsw::add_payload_links`]).
     pub fn build_graphs(
         &mut self,
         wanted: &BTreeMap<String, (GraphParams, HnswParams)>,
+        full_scan_threshold_kb: usize,
         builder: &dyn GraphBuilder,
         cancel: &AtomicBool,
         progress: &dyn Fn(usize),
@@ -881,6 +916,25 @@ impl Segment {
                     progress,
                 )
                 .map_err(index_error)?;
+            let min_group = full_scan_points(full_scan_threshold_kb, spec.dim).max(2);
+            let (payload_fields, graph) = match params.payload_m.filter(|m| *m > 0) {
+                Some(payload_m) => {
+                    let (fields, groups) = self.indexes.value_groups(min_group);
+                    let linked = add_payload_links(
+                        &graph,
+                        stored.as_source(),
+                        spec.distance,
+                        &groups,
+                        payload_m,
+                        params.ef_construct,
+                        hnsw.max_threads,
+                        cancel,
+                    )
+                    .map_err(index_error)?;
+                    (fields, linked)
+                }
+                None => (Vec::new(), graph),
+            };
             let file = format!(
                 "graph-{}.hnsw",
                 self.meta.vectors[name].file.trim_end_matches(".bin")
@@ -895,6 +949,8 @@ impl Segment {
                 StoredGraph {
                     file,
                     params: *params,
+                    payload_fields,
+                    payload_min_group: min_group,
                 },
             );
         }
@@ -911,6 +967,12 @@ impl Segment {
         }
         self.log.lock().sync()
     }
+}
+
+/// Qdrant's `full_scan_threshold` (KB of `f32` vectors, 1 KB being one
+/// 256-d vector) as a number of points of `dim` dimensions.
+fn full_scan_points(kb: usize, dim: usize) -> usize {
+    kb.saturating_mul(1024) / (dim * 4).max(1)
 }
 
 /// How a vector name reads in messages: the unnamed vector is `(unnamed)`.

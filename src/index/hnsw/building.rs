@@ -134,6 +134,7 @@ impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
                 l,
                 self.params.ef_construct,
                 |n| n != node,
+                true,
                 &mut scratch,
             );
             scratch.entries = entries;

@@ -237,6 +237,10 @@ pub(crate) enum Storage {
     Mapped(MappedLinks),
 }
 
+/// Accepted points a linked search finds by the ordinary walk before it
+/// keeps to accepted points (see [`HnswGraph::search_linked`]).
+const LINKED_SEEDS: usize = 4;
+
 /// An immutable HNSW graph over points `0..point_count`.
 ///
 /// Searches take `&self` and run concurrently; each borrows its buffers
@@ -364,15 +368,50 @@ impl HnswGraph {
     ) -> Vec<ScoredOffset> {
         // Contiguous vectors get a copy of the walk with row lookups
         // inlined, instead of a virtual call per scored node.
+        self.dispatch(query, vectors, distance, k, ef, accept, false)
+    }
+
+    /// [`HnswGraph::search`] for a filter whose points the payload links
+    /// join (one value of a field the links were built for, held by enough
+    /// points to have them): after a short ordinary walk finds accepted
+    /// points near the query, the beam moves only through accepted points,
+    /// scoring no others. With 1 % of the points accepted that is about a
+    /// hundredth of the distances the ordinary walk computes; without
+    /// payload links the accepted points are not connected and recall
+    /// collapses, so callers only use it where the links exist.
+    pub fn search_linked(
+        &self,
+        query: &[f32],
+        vectors: &dyn VectorSource,
+        distance: Distance,
+        k: usize,
+        ef: usize,
+        accept: &(dyn Fn(PointOffset) -> bool + Sync),
+    ) -> Vec<ScoredOffset> {
+        self.dispatch(query, vectors, distance, k, ef, accept, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        query: &[f32],
+        vectors: &dyn VectorSource,
+        distance: Distance,
+        k: usize,
+        ef: usize,
+        accept: &(dyn Fn(PointOffset) -> bool + Sync),
+        linked: bool,
+    ) -> Vec<ScoredOffset> {
         if let Some(dense) = vectors.as_dense() {
-            self.search_in(query, &dense, distance, k, ef, accept)
+            self.search_in(query, &dense, distance, k, ef, accept, linked)
         } else if let Some(dense) = vectors.as_dense_f16() {
-            self.search_in(query, &dense, distance, k, ef, accept)
+            self.search_in(query, &dense, distance, k, ef, accept, linked)
         } else {
-            self.search_in(query, vectors, distance, k, ef, accept)
+            self.search_in(query, vectors, distance, k, ef, accept, linked)
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn search_in<V: VectorSource + ?Sized>(
         &self,
         query: &[f32],
@@ -381,6 +420,7 @@ impl HnswGraph {
         k: usize,
         ef: usize,
         accept: &(dyn Fn(PointOffset) -> bool + Sync),
+        linked: bool,
     ) -> Vec<ScoredOffset> {
         let Some(entry) = self.meta.entry_point else {
             return Vec::new();
@@ -403,14 +443,28 @@ impl HnswGraph {
         for level in (1..=self.meta.max_level as usize).rev() {
             current = walker.greedy(query, current, level, &mut scratch);
         }
-        walker.beam(
-            query,
-            &[current],
-            0,
-            ef.max(k),
-            |n| accept(PointOffset(n)),
-            &mut scratch,
-        );
+        let accept = |n| accept(PointOffset(n));
+        if linked {
+            // A few accepted points near the query, found the ordinary way,
+            // are where the walk inside the accepted points starts.
+            walker.beam(
+                query,
+                &[current],
+                0,
+                LINKED_SEEDS,
+                accept,
+                true,
+                &mut scratch,
+            );
+            scratch.sort_results();
+            let mut seeds = std::mem::take(&mut scratch.entries);
+            seeds.clear();
+            seeds.extend(scratch.sorted.iter().copied());
+            walker.beam(query, &seeds, 0, ef.max(k), accept, false, &mut scratch);
+            scratch.entries = seeds;
+        } else {
+            walker.beam(query, &[current], 0, ef.max(k), accept, true, &mut scratch);
+        }
         scratch.sort_results();
         scratch
             .sorted

@@ -205,6 +205,14 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     /// selective filter that means visiting much of the graph: callers
     /// (the payload index, later) switch to exact search below some
     /// estimated cardinality.
+    ///
+    /// With `through_rejected` false, rejected nodes are neither scored nor
+    /// expanded: the walk stays inside the accepted points, which is only
+    /// connected where payload links join them (see `HnswGraph::search_linked`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the hot loop's inputs, passed as they are rather than bundled per call"
+    )]
     pub(crate) fn beam(
         &self,
         query: &[f32],
@@ -212,6 +220,7 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
         level: usize,
         ef: usize,
         accept: impl Fn(u32) -> bool,
+        through_rejected: bool,
         scratch: &mut SearchScratch,
     ) {
         let SearchScratch {
@@ -247,6 +256,9 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
             // dense list with no branches on the visited array in between.
             fresh.clear();
             fresh.extend(links.iter().copied().filter(|&n| visited.insert(n)));
+            if !through_rejected {
+                fresh.retain(|&n| accept(n));
+            }
             self.touch(fresh);
             for &node in fresh.iter() {
                 let candidate = Candidate {

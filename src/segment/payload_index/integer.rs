@@ -24,6 +24,20 @@ pub struct IntegerIndex {
 }
 
 impl IntegerIndex {
+    /// True where the index holds values for `match` lookups.
+    pub fn answers_lookups(&self) -> bool {
+        self.modes.lookup
+    }
+
+    /// The points of every value held by at least `min` points, where the
+    /// index answers value lookups (none for a range-only index).
+    pub fn groups(&self, min: usize) -> Vec<Vec<PointOffset>> {
+        if !self.modes.lookup {
+            return Vec::new();
+        }
+        self.postings.groups(min).collect()
+    }
+
     pub fn new(modes: IntegerModes) -> IntegerIndex {
         IntegerIndex {
             modes,

@@ -15,6 +15,11 @@ pub struct KeywordIndex {
 }
 
 impl KeywordIndex {
+    /// The points of every value held by at least `min` points.
+    pub fn groups(&self, min: usize) -> Vec<Vec<PointOffset>> {
+        self.postings.groups(min).collect()
+    }
+
     pub fn accepts(value: &Value) -> bool {
         value.is_string()
     }

@@ -283,6 +283,50 @@ impl PayloadIndexes {
         })
     }
 
+    /// For Qdrant's `payload_m`: the fields whose values get links among
+    /// their points (keyword, and integer with lookups), and the points of
+    /// every value of those fields held by at least `min` points.
+    pub fn value_groups(&self, min: usize) -> (Vec<String>, Vec<Vec<PointOffset>>) {
+        let mut fields = Vec::new();
+        let mut groups = Vec::new();
+        for (name, field) in &self.fields {
+            let found = match &field.index {
+                FieldIndex::Keyword(i) => i.groups(min),
+                FieldIndex::Integer(i) if i.answers_lookups() => i.groups(min),
+                _ => continue,
+            };
+            fields.push(name.clone());
+            groups.extend(found);
+        }
+        (fields, groups)
+    }
+
+    /// The field of `filter` when it is one value looked up in a keyword or
+    /// integer index (one `must` condition, `match: {value}`), with the
+    /// points holding that value: the case payload links serve.
+    pub fn single_value(&self, filter: &Filter) -> Option<(&str, usize)> {
+        let [Condition::Field(field)] = filter.must.as_deref()? else {
+            return None;
+        };
+        if filter.should.is_some() || filter.must_not.is_some() || filter.min_should.is_some() {
+            return None;
+        }
+        let Predicate::Match(Match::Value(MatchValue::Keyword(_) | MatchValue::Integer(_))) =
+            &field.predicate
+        else {
+            return None;
+        };
+        self.fields.iter().find_map(|(name, f)| {
+            let linked = matches!(&f.index, FieldIndex::Keyword(_))
+                || matches!(&f.index, FieldIndex::Integer(i) if i.answers_lookups());
+            if f.path != field.key || !linked {
+                return None;
+            }
+            let count = f.index.candidates(&field.predicate)?.len();
+            Some((name.as_str(), count))
+        })
+    }
+
     /// A superset of the offsets matching `filter`, from the indexed `must`
     /// condition with the fewest candidates; `None` when no `must`
     /// condition can use an index (scan everything then).

@@ -39,6 +39,15 @@ impl<K: Ord + Clone> Postings<K> {
         self.map.get(key).into_iter().flatten().copied()
     }
 
+    /// The offsets of every key held by at least `min` of them, one
+    /// ascending list per key.
+    pub fn groups(&self, min: usize) -> impl Iterator<Item = Vec<PointOffset>> + '_ {
+        self.map
+            .values()
+            .filter(move |set| set.len() >= min)
+            .map(|set| set.iter().copied().collect())
+    }
+
     pub fn range<'a>(
         &'a self,
         range: impl RangeBounds<K> + 'a,
