@@ -1,7 +1,5 @@
 //! Bool index: `true` / `false` → offsets. Serves `match.value` with a bool.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
 use super::postings::Postings;
@@ -30,7 +28,7 @@ impl BoolIndex {
         }
     }
 
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         match predicate {
             Predicate::Match(Match::Value(MatchValue::Bool(b))) => {
                 Some(self.postings.get(b).collect())
@@ -53,8 +51,8 @@ mod tests {
         index.add(PointOffset(1), &json!(false));
         index.add(PointOffset(2), &json!("true"));
         let t = Predicate::Match(Match::Value(MatchValue::Bool(true)));
-        assert_eq!(index.candidates(&t), Some(BTreeSet::from([PointOffset(0)])));
+        assert_eq!(index.candidates(&t), Some(vec![PointOffset(0)]));
         index.remove(PointOffset(0), &json!(true));
-        assert_eq!(index.candidates(&t), Some(BTreeSet::new()));
+        assert_eq!(index.candidates(&t), Some(vec![]));
     }
 }

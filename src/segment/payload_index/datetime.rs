@@ -2,13 +2,12 @@
 //! module's parser, so the accepted forms agree) → offsets, ordered by
 //! instant. Serves `range` with datetime bounds.
 
-use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::postings::Postings;
+use super::postings::{sorted_unique, Postings};
 use crate::segment::filter::{datetime, Predicate, Range};
 use crate::segment::point_id::PointOffset;
 
@@ -38,7 +37,7 @@ impl DatetimeIndex {
         }
     }
 
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         let Predicate::Range(Range::Datetime(bounds)) = predicate else {
             return None;
         };
@@ -46,18 +45,17 @@ impl DatetimeIndex {
         let hi = bounds.lt.into_iter().chain(bounds.lte).min();
         if let (Some(lo), Some(hi)) = (lo, hi) {
             if lo > hi {
-                return Some(BTreeSet::new());
+                return Some(Vec::new());
             }
         }
         let lo = lo.map_or(Bound::Unbounded, Bound::Included);
         let hi = hi.map_or(Bound::Unbounded, Bound::Included);
-        Some(
+        Some(sorted_unique(
             self.postings
                 .range((lo, hi))
                 .filter(|(k, _)| bounds.contains(k))
-                .map(|(_, o)| o)
-                .collect(),
-        )
+                .map(|(_, o)| o),
+        ))
     }
 }
 
@@ -81,10 +79,7 @@ mod tests {
             lt: Some(at("2024-02-01")),
             ..Bounds::default()
         }));
-        assert_eq!(
-            index.candidates(&range),
-            Some(BTreeSet::from([PointOffset(1)]))
-        );
+        assert_eq!(index.candidates(&range), Some(vec![PointOffset(1)]));
         assert!(!DatetimeIndex::accepts(&json!("not a date")));
     }
 }

@@ -1,12 +1,11 @@
 //! Float index: every number, ordered as `f64`. Serves `range` on numbers.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use serde_json::Value;
 
-use super::postings::Postings;
+use super::postings::{sorted_unique, Postings};
 use crate::segment::filter::{Predicate, Range};
 use crate::segment::point_id::PointOffset;
 
@@ -63,7 +62,7 @@ impl FloatIndex {
         }
     }
 
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         let Predicate::Range(Range::Number(bounds)) = predicate else {
             return None;
         };
@@ -71,18 +70,17 @@ impl FloatIndex {
         let hi = bounds.lt.into_iter().chain(bounds.lte).reduce(f64::min);
         if let (Some(lo), Some(hi)) = (lo, hi) {
             if lo > hi {
-                return Some(BTreeSet::new());
+                return Some(Vec::new());
             }
         }
         let lo = lo.map_or(Bound::Unbounded, |x| Bound::Included(OrderedF64::new(x)));
         let hi = hi.map_or(Bound::Unbounded, |x| Bound::Included(OrderedF64::new(x)));
-        Some(
+        Some(sorted_unique(
             self.postings
                 .range((lo, hi))
                 .filter(|(k, _)| bounds.contains(&k.0))
-                .map(|(_, o)| o)
-                .collect(),
-        )
+                .map(|(_, o)| o),
+        ))
     }
 }
 
@@ -105,15 +103,15 @@ mod tests {
         let range = |gt, gte, lt, lte| Predicate::Range(Range::Number(Bounds { gt, gte, lt, lte }));
         assert_eq!(
             index.candidates(&range(None, Some(0.0), Some(1.0), None)),
-            Some(BTreeSet::from([PointOffset(0), PointOffset(1)]))
+            Some(vec![PointOffset(0), PointOffset(1)])
         );
         assert_eq!(
             index.candidates(&range(Some(0.0), None, None, None)),
-            Some(BTreeSet::from([PointOffset(1), PointOffset(2)]))
+            Some(vec![PointOffset(1), PointOffset(2)])
         );
         assert_eq!(
             index.candidates(&range(Some(5.0), None, Some(1.0), None)),
-            Some(BTreeSet::new())
+            Some(vec![])
         );
     }
 }

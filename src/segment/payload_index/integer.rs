@@ -11,7 +11,7 @@ use std::ops::Bound;
 
 use serde_json::Value;
 
-use super::postings::Postings;
+use super::postings::{sorted_unique, Postings};
 use super::schema::IntegerModes;
 use crate::segment::filter::{Match, MatchList, MatchValue, Predicate, Range};
 use crate::segment::point_id::PointOffset;
@@ -70,7 +70,7 @@ impl IntegerIndex {
         }
     }
 
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         match predicate {
             Predicate::Match(m) if self.modes.lookup => {
                 let keys: Vec<i64> = match m {
@@ -78,10 +78,12 @@ impl IntegerIndex {
                     Match::Any(MatchList::Integers(list)) => list.clone(),
                     _ => return None,
                 };
-                Some(keys.iter().flat_map(|k| self.postings.get(k)).collect())
+                Some(sorted_unique(
+                    keys.iter().flat_map(|k| self.postings.get(k)),
+                ))
             }
             Predicate::Range(Range::Number(bounds)) if self.modes.range => {
-                let mut found = self.other_numbers.clone();
+                let mut found: Vec<PointOffset> = self.other_numbers.iter().copied().collect();
                 // Every key whose `f64` value is in range lies between the
                 // floor of the lower and the ceiling of the upper bound; the
                 // exact test is then made on the key itself.
@@ -97,7 +99,7 @@ impl IntegerIndex {
                             .map(|(_, o)| o),
                     );
                 }
-                Some(found)
+                Some(sorted_unique(found))
             }
             _ => None,
         }
@@ -126,10 +128,7 @@ mod tests {
             index.add(PointOffset(i as u32), v);
         }
         let five = Predicate::Match(Match::Value(MatchValue::Integer(5)));
-        assert_eq!(
-            index.candidates(&five),
-            Some(BTreeSet::from([PointOffset(1)]))
-        );
+        assert_eq!(index.candidates(&five), Some(vec![PointOffset(1)]));
         let range = Predicate::Range(Range::Number(Bounds {
             gt: Some(1.5),
             lte: Some(5.0),
@@ -138,17 +137,14 @@ mod tests {
         // 5, plus the float that the full check will then test.
         assert_eq!(
             index.candidates(&range),
-            Some(BTreeSet::from([PointOffset(1), PointOffset(3)]))
+            Some(vec![PointOffset(1), PointOffset(3)])
         );
         let empty = Predicate::Range(Range::Number(Bounds {
             gt: Some(9.0),
             lt: Some(2.0),
             ..Bounds::default()
         }));
-        assert_eq!(
-            index.candidates(&empty),
-            Some(BTreeSet::from([PointOffset(3)]))
-        );
+        assert_eq!(index.candidates(&empty), Some(vec![PointOffset(3)]));
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! Keyword index: string value → offsets. Serves `match.value` with a string
 //! and `match.any` with strings.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
-use super::postings::Postings;
+use super::postings::{sorted_unique, Postings};
 use crate::segment::filter::{Match, MatchList, MatchValue, Predicate};
 use crate::segment::point_id::PointOffset;
 
@@ -38,17 +36,15 @@ impl KeywordIndex {
 
     /// A superset of the offsets satisfying `predicate`, or `None` when this
     /// index cannot tell.
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         let keys: Vec<&String> = match predicate {
             Predicate::Match(Match::Value(MatchValue::Keyword(s))) => vec![s],
             Predicate::Match(Match::Any(MatchList::Keywords(list))) => list.iter().collect(),
             _ => return None,
         };
-        Some(
-            keys.into_iter()
-                .flat_map(|k| self.postings.get(k))
-                .collect(),
-        )
+        Some(sorted_unique(
+            keys.into_iter().flat_map(|k| self.postings.get(k)),
+        ))
     }
 }
 
@@ -65,10 +61,7 @@ mod tests {
         index.add(PointOffset(1), &json!("blue"));
         index.add(PointOffset(2), &json!(3));
         let red = Predicate::Match(Match::Value(MatchValue::Keyword("red".into())));
-        assert_eq!(
-            index.candidates(&red),
-            Some(BTreeSet::from([PointOffset(0)]))
-        );
+        assert_eq!(index.candidates(&red), Some(vec![PointOffset(0)]));
         let any = Predicate::Match(Match::Any(MatchList::Keywords(vec![
             "red".into(),
             "blue".into(),
@@ -77,6 +70,6 @@ mod tests {
         let int = Predicate::Match(Match::Value(MatchValue::Integer(3)));
         assert_eq!(index.candidates(&int), None);
         index.remove(PointOffset(0), &json!("red"));
-        assert_eq!(index.candidates(&red), Some(BTreeSet::new()));
+        assert_eq!(index.candidates(&red), Some(vec![]));
     }
 }

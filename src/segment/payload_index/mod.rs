@@ -139,7 +139,8 @@ impl FieldIndex {
         )
     }
 
-    fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    /// Ascending, without repeats.
+    fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         match self {
             FieldIndex::Keyword(i) => i.candidates(predicate),
             FieldIndex::Integer(i) => i.candidates(predicate),
@@ -148,8 +149,8 @@ impl FieldIndex {
             FieldIndex::Datetime(i) => i.candidates(predicate),
             FieldIndex::Uuid(i) => i.candidates(predicate),
             FieldIndex::Text(i) => match predicate {
-                Predicate::Match(Match::Text(q)) => Some(i.all_tokens(q)),
-                Predicate::Match(Match::TextAny(q)) => Some(i.any_token(q)),
+                Predicate::Match(Match::Text(q)) => Some(i.all_tokens(q).into_iter().collect()),
+                Predicate::Match(Match::TextAny(q)) => Some(i.any_token(q).into_iter().collect()),
                 _ => None,
             },
         }
@@ -335,7 +336,7 @@ impl PayloadIndexes {
             && filter.must_not.is_none()
             && filter.min_should.is_none()
             && filter.must.as_ref().is_some_and(|m| m.len() == 1);
-        let mut best: Option<(BTreeSet<PointOffset>, bool)> = None;
+        let mut best: Option<(Vec<PointOffset>, bool)> = None;
         for condition in filter.must.iter().flatten() {
             let Condition::Field(field) = condition else {
                 continue;
@@ -350,10 +351,7 @@ impl PayloadIndexes {
                 }
             }
         }
-        best.map(|(set, exact)| Candidates {
-            offsets: set.into_iter().collect(),
-            exact,
-        })
+        best.map(|(offsets, exact)| Candidates { offsets, exact })
     }
 }
 

@@ -11,6 +11,17 @@ pub struct Postings<K> {
     map: BTreeMap<K, BTreeSet<PointOffset>>,
 }
 
+/// `offsets` ascending and without repeats: as they come when they already
+/// are (one key's postings), else sorted (several keys, a range).
+pub fn sorted_unique(offsets: impl IntoIterator<Item = PointOffset>) -> Vec<PointOffset> {
+    let mut list: Vec<PointOffset> = offsets.into_iter().collect();
+    if !list.windows(2).all(|w| w[0] < w[1]) {
+        list.sort_unstable();
+        list.dedup();
+    }
+    list
+}
+
 impl<K> Default for Postings<K> {
     fn default() -> Self {
         Postings {

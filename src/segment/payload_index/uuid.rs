@@ -3,12 +3,10 @@
 //! string is a UUID; a string that is not a UUID could still equal a
 //! non-UUID value this index does not hold, so then it declines.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::postings::Postings;
+use super::postings::{sorted_unique, Postings};
 use crate::segment::filter::{Match, MatchList, MatchValue, Predicate};
 use crate::segment::point_id::PointOffset;
 
@@ -38,7 +36,7 @@ impl UuidIndex {
         }
     }
 
-    pub fn candidates(&self, predicate: &Predicate) -> Option<BTreeSet<PointOffset>> {
+    pub fn candidates(&self, predicate: &Predicate) -> Option<Vec<PointOffset>> {
         let strings: Vec<&String> = match predicate {
             Predicate::Match(Match::Value(MatchValue::Keyword(s))) => vec![s],
             Predicate::Match(Match::Any(MatchList::Keywords(list))) => list.iter().collect(),
@@ -48,7 +46,9 @@ impl UuidIndex {
             .into_iter()
             .map(|s| key(s))
             .collect::<Option<Vec<u128>>>()?;
-        Some(keys.iter().flat_map(|k| self.postings.get(k)).collect())
+        Some(sorted_unique(
+            keys.iter().flat_map(|k| self.postings.get(k)),
+        ))
     }
 }
 
@@ -65,7 +65,7 @@ mod tests {
         index.add(PointOffset(0), &json!(id));
         index.add(PointOffset(1), &json!("plain"));
         let m = Predicate::Match(Match::Value(MatchValue::Keyword(id.into())));
-        assert_eq!(index.candidates(&m), Some(BTreeSet::from([PointOffset(0)])));
+        assert_eq!(index.candidates(&m), Some(vec![PointOffset(0)]));
         let plain = Predicate::Match(Match::Value(MatchValue::Keyword("plain".into())));
         assert_eq!(index.candidates(&plain), None);
         assert!(!UuidIndex::accepts(&json!("plain")));
