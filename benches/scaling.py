@@ -160,6 +160,8 @@ def run_ours(base: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
         }
     finally:
         srv.kill()
+        # Keep the server log (build progress, optimizations) for a look.
+        shutil.copy(srv.log_path, Path(tempfile.gettempdir()) / f"vecforge-scaling-{n}.log")
         shutil.rmtree(workdir, ignore_errors=True)
 
 
