@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 
-use super::tests::{build, clustered, params, recall, Rng, ALL};
+use super::tests::{build, clustered, params, random_rows, recall, ALL};
 use super::*;
 use crate::index::distance::Distance;
 use crate::segment::point_id::PointOffset;
@@ -371,14 +371,7 @@ proptest! {
         skip in 0u32..4,
         coarse in any::<bool>(),
     ) {
-        let mut rng = Rng(seed | 1);
-        // Coarse values make many exact ties and duplicate vectors.
-        let mut base: Vec<f32> = (0..n * dim)
-            .map(|_| if coarse { (rng.next_u64() % 3) as f32 - 1.0 } else { rng.gaussian() })
-            .collect();
-        for row in base.chunks_exact_mut(dim) {
-            distance.preprocess(row);
-        }
+        let base = random_rows(n, dim, distance, seed, coarse);
         let vectors = DenseVectors::new(&base, dim);
         let p = HnswParams { seed, ..params(1) };
         let indexed = move |o: PointOffset| skip == 0 || o.0 % 4 != skip;

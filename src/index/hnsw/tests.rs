@@ -77,6 +77,32 @@ pub(super) fn clustered(
     (base, queries)
 }
 
+/// `n` random rows of `dim` in stored form for `distance`: Gaussian, or
+/// `coarse` values in {-1, 0, 1} that make many exact ties and duplicate
+/// vectors.
+pub(super) fn random_rows(
+    n: usize,
+    dim: usize,
+    distance: Distance,
+    seed: u64,
+    coarse: bool,
+) -> Vec<f32> {
+    let mut rng = Rng(seed | 1);
+    let mut base: Vec<f32> = (0..n * dim)
+        .map(|_| {
+            if coarse {
+                (rng.next_u64() % 3) as f32 - 1.0
+            } else {
+                rng.gaussian()
+            }
+        })
+        .collect();
+    for row in base.chunks_exact_mut(dim) {
+        distance.preprocess(row);
+    }
+    base
+}
+
 pub(super) fn params(threads: usize) -> HnswParams {
     HnswParams {
         max_threads: threads,
@@ -554,14 +580,7 @@ proptest! {
         skip in 0u32..4,
         coarse in any::<bool>(),
     ) {
-        let mut rng = Rng(seed | 1);
-        // Coarse values make many exact ties and duplicate vectors.
-        let mut base: Vec<f32> = (0..n * dim)
-            .map(|_| if coarse { (rng.next_u64() % 3) as f32 - 1.0 } else { rng.gaussian() })
-            .collect();
-        for row in base.chunks_exact_mut(dim) {
-            distance.preprocess(row);
-        }
+        let base = random_rows(n, dim, distance, seed, coarse);
         let vectors = DenseVectors::new(&base, dim);
         let p = HnswParams { m, m0: m + m0_extra, ef_construct: ef, seed, max_threads: threads };
         let indexed = move |o: PointOffset| skip == 0 || o.0 % 4 != skip;
