@@ -154,6 +154,7 @@ pub struct Segment {
     meta: SegmentMeta,
     /// Memory-mapped graphs, by vector name; see `meta.graphs`.
     graphs: BTreeMap<String, HnswGraph>,
+    /// The WAL operation being applied (see [`Segment::set_version`]).
     version: u64,
 }
 
@@ -333,11 +334,8 @@ impl Segment {
         &self.specs
     }
 
-    /// The last WAL operation applied to this segment.
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-
+    /// Sets the WAL operation being applied: the records it writes carry it
+    /// as the changed points' version.
     pub fn set_version(&mut self, version: u64) {
         self.version = version;
     }
@@ -853,10 +851,6 @@ impl Segment {
         result
     }
 
-    /// Offsets ever used, deleted points included.
-    pub fn total_offsets(&self) -> usize {
-        self.ids.total_offsets()
-    }
 
     /// Deleted points still taking space.
     pub fn deleted_count(&self) -> usize {
