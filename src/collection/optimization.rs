@@ -1,7 +1,9 @@
 //! The collection's optimizer thread: it plans (`optimizer::planner`),
 //! seals the appendable segment when a plan needs it, builds the new
 //! segment (`optimizer::build`) with no collection lock held, then swaps it
-//! in under the write lock and commits the manifest.
+//! in under the write lock and commits the manifest. A single sealed
+//! segment that only needs graphs gets them in place instead, attached
+//! under the write lock.
 //!
 //! Jobs run one at a time per collection, each graph build on
 //! `max_indexing_threads` threads; `max_optimization_threads: 0` turns the
@@ -328,8 +330,15 @@ impl OptimizerWorker {
             let (id, dir) = holder.reserve_segment();
             (sources, id, dir, holder.specs().clone())
         };
+        // One sealed segment that only needs graphs gets them in place:
+        // no copy of its vectors (see `build::build_in_place`).
+        let in_place = plan.segments.len() == 1
+            && matches!(
+                plan.kind,
+                OptimizerKind::Indexing | OptimizerKind::ConfigMismatch
+            );
         let job = JobInfo {
-            segment: id,
+            segment: if in_place { plan.segments[0] } else { id },
             kind: plan.kind,
             sources: plan
                 .segments
@@ -361,10 +370,22 @@ impl OptimizerWorker {
             max_indexing_threads: config.hnsw_config.max_indexing_threads,
             full_scan_threshold_kb: config.hnsw_config.full_scan_threshold,
         };
-        let result =
+        let result = if in_place {
+            build::build_in_place(
+                &sources[0],
+                &request,
+                &id.to_string(),
+                &CpuBuilder,
+                &self.shared.cancel,
+                &job.progress,
+            )
+            .map_err(CollectionError::from)
+            .and_then(|done| self.attach(&sources[0], done))
+        } else {
             build::build_segment(&request, &CpuBuilder, &self.shared.cancel, &job.progress)
                 .map_err(CollectionError::from)
-                .and_then(|segment| self.swap(&plan, &sources, id, segment));
+                .and_then(|segment| self.swap(&plan, &sources, id, segment))
+        };
 
         let mut state = self.shared.state.lock();
         state.running = None;
@@ -447,6 +468,14 @@ impl OptimizerWorker {
             "caught up with changes made during the optimization"
         );
         holder.replace(&plan.segments, id, segment)
+    }
+
+    /// Gives `segment` the graphs built for it in place and commits.
+    fn attach(&self, segment: &SharedSegment, done: build::InPlace) -> Result<(), CollectionError> {
+        let holder = self.holder.write();
+        segment.write().attach_graphs(done.built, &done.remove)?;
+        holder.commit()?;
+        Ok(())
     }
 
     fn failed(&self, plan: &Plan, error: &str) {

@@ -1,4 +1,6 @@
-//! Building the segment an optimization produces, and catching it up.
+//! Building the segment an optimization produces, and catching it up; or,
+//! for a single sealed segment that only needs graphs, building them in
+//! place ([`build_in_place`]).
 //!
 //! [`build_segment`] copies the live points of the source segments into a
 //! new segment (a few hundred at a time under each source's read lock, so
@@ -24,7 +26,7 @@ use parking_lot::RwLock;
 use super::planner::Thresholds;
 use crate::index::hnsw::{GraphBuilder, HnswParams, IndexError};
 use crate::segment::meta::GraphParams;
-use crate::segment::{Segment, SegmentError, VectorSpec};
+use crate::segment::{BuiltGraph, Segment, SegmentError, VectorSpec};
 
 /// Points copied per read-lock of a source.
 const COPY_CHUNK: usize = 256;
@@ -126,6 +128,65 @@ fn hnsw_params(params: &GraphParams, request: &BuildRequest<'_>) -> HnswParams {
         max_threads: request.max_indexing_threads,
         ..HnswParams::new(params.m, params.ef_construct)
     }
+}
+
+/// Graphs built for a segment in place, to attach under the collection's
+/// write lock ([`Segment::attach_graphs`]), and the graphs to drop.
+#[derive(Debug)]
+pub struct InPlace {
+    pub built: Vec<BuiltGraph>,
+    pub remove: Vec<String>,
+}
+
+/// Builds the graphs `segment` lacks, or holds with other parameters than
+/// the thresholds ask for, on the segment's own vector files: no copy, so
+/// an indexing job needs no more memory than the graph. Used for a single
+/// sealed segment (indexing, config mismatch), which takes no new points
+/// and never rewrites a vector; points deleted meanwhile stay in the graph
+/// and are never returned. The segment's read lock is held only while the
+/// jobs are taken; `tag` makes the new graph files' names unique.
+pub fn build_in_place(
+    segment: &Arc<RwLock<Segment>>,
+    request: &BuildRequest<'_>,
+    tag: &str,
+    builder: &dyn GraphBuilder,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Result<InPlace, SegmentError> {
+    let (jobs, remove) = {
+        let segment = segment.read();
+        let kb: BTreeMap<String, usize> = request
+            .specs
+            .iter()
+            .map(|(name, spec)| {
+                (
+                    name.clone(),
+                    vector_kb(segment.vector_count(name), spec.dim),
+                )
+            })
+            .collect();
+        let wanted = request.thresholds.wanted_graphs(&kb);
+        let remove: Vec<String> = request
+            .specs
+            .keys()
+            .filter(|name| segment.graph_params(name).is_some() && !wanted.contains_key(*name))
+            .cloned()
+            .collect();
+        let to_build: BTreeMap<String, (GraphParams, HnswParams)> = wanted
+            .iter()
+            .filter(|(name, params)| segment.graph_params(name) != Some(**params))
+            .map(|(name, params)| (name.clone(), (*params, hnsw_params(params, request))))
+            .collect();
+        let jobs = segment.graph_jobs(&to_build, request.full_scan_threshold_kb, tag)?;
+        (jobs, remove)
+    };
+    let mut built = Vec::new();
+    for (stage, job) in jobs.iter().enumerate() {
+        progress.start(stage + 1, job.points());
+        let report = |done: usize| progress.done.store(done, Ordering::Relaxed);
+        built.push(job.build(builder, cancel, &report)?);
+    }
+    Ok(InPlace { built, remove })
 }
 
 fn cancelled() -> SegmentError {

@@ -59,7 +59,7 @@ use payload_index::{FieldSchema, IndexInfo, PayloadIndexes, Tokenizer};
 use point_id::{PointId, PointOffset};
 use point_log::{PointLogRecord, PointLogWriter};
 pub use vector_storage::VectorDatatype;
-use vector_storage::{Rows, VectorStorage};
+use vector_storage::{FrozenRows, Rows, VectorStorage};
 
 /// Index candidates scored per parallel task.
 const CANDIDATE_CHUNK: usize = 4096;
@@ -214,6 +214,7 @@ impl Segment {
             present.insert(name.clone(), Vec::new());
             specs.insert(name.clone(), stored.spec);
         }
+        remove_stray_graphs(dir, &meta)?;
         let mut graphs = BTreeMap::new();
         for (name, stored) in &meta.graphs {
             let graph =
@@ -851,7 +852,6 @@ impl Segment {
         result
     }
 
-
     /// Deleted points still taking space.
     pub fn deleted_count(&self) -> usize {
         self.ids.total_offsets() - self.ids.len()
@@ -874,11 +874,8 @@ impl Segment {
     /// Builds an HNSW graph for each vector in `wanted` over the points this
     /// segment holds, saves it next to the vectors and records it in the
     /// meta file. Meant for a segment that gets no new points afterwards.
-    ///
-    /// Where `payload_m` is set, every value of a keyword or integer payload
-    /// index held by at least `full_scan_threshold_kb` worth of points (the
-    /// size below which a filter is scanned, not walked) also gets links
-    /// among its points ([`crate::index::hnsw::add_payload_links`]).
+    /// The same as [`Segment::graph_jobs`], building each job, then
+    /// [`Segment::attach_graphs`].
     pub fn build_graphs(
         &mut self,
         wanted: &BTreeMap<String, (GraphParams, HnswParams)>,
@@ -887,69 +884,107 @@ impl Segment {
         cancel: &AtomicBool,
         progress: &dyn Fn(usize),
     ) -> Result<(), SegmentError> {
+        let jobs = self.graph_jobs(wanted, full_scan_threshold_kb, "0")?;
+        let built = jobs
+            .iter()
+            .map(|job| job.build(builder, cancel, progress))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.attach_graphs(built, &[])
+    }
+
+    /// Everything the graphs in `wanted` are built from, taken now (under
+    /// the caller's read lock) so that the builds can run without it: a
+    /// read-only view of the vectors, which points to index, and the
+    /// payload value groups that get payload links.
+    ///
+    /// Where `payload_m` is set, every value of a keyword or integer payload
+    /// index held by at least `full_scan_threshold_kb` worth of points (the
+    /// size below which a filter is scanned, not walked) gets links among
+    /// its points ([`crate::index::hnsw::add_payload_links`]). `tag` makes
+    /// the graph file names unique, so that a rebuild never overwrites a
+    /// graph that searches still read.
+    pub fn graph_jobs(
+        &self,
+        wanted: &BTreeMap<String, (GraphParams, HnswParams)>,
+        full_scan_threshold_kb: usize,
+        tag: &str,
+    ) -> Result<Vec<GraphJob>, SegmentError> {
         let rows = self.ids.total_offsets();
-        let mut meta = self.meta.clone();
-        for (name, (params, hnsw)) in wanted {
-            let Some(spec) = self.specs.get(name).copied() else {
-                return Err(SegmentError::UnknownVector(name.clone()));
-            };
-            let index_error = |source| SegmentError::Index {
-                vector: name.clone(),
-                source,
-            };
-            let stored = self.vectors[name].rows(rows);
-            let present = &self.present[name];
-            let indexed = |o: PointOffset| present[o.index()] && self.ids.id(o).is_some();
-            let graph = builder
-                .build(
-                    stored.as_source(),
-                    spec.distance,
-                    hnsw,
-                    &indexed,
-                    cancel,
-                    progress,
-                )
-                .map_err(index_error)?;
-            let min_group = full_scan_points(full_scan_threshold_kb, spec.dim).max(2);
-            let (payload_fields, graph) = match params.payload_m.filter(|m| *m > 0) {
-                Some(payload_m) => {
-                    let (fields, groups) = self.indexes.value_groups(min_group);
-                    let linked = add_payload_links(
-                        &graph,
-                        stored.as_source(),
-                        spec.distance,
-                        &groups,
-                        payload_m,
-                        params.ef_construct,
-                        hnsw.max_threads,
-                        cancel,
-                    )
-                    .map_err(index_error)?;
-                    (fields, linked)
-                }
-                None => (Vec::new(), graph),
-            };
-            let file = format!(
-                "graph-{}.hnsw",
-                self.meta.vectors[name].file.trim_end_matches(".bin")
-            );
-            let path = self.dir.join(&file);
-            graph.save(&path).map_err(index_error)?;
-            // Searches read the mapped file, not the build's heap copy.
-            let graph = HnswGraph::open(&path).map_err(index_error)?;
-            self.graphs.insert(name.clone(), graph);
-            meta.graphs.insert(
-                name.clone(),
-                StoredGraph {
-                    file,
+        wanted
+            .iter()
+            .map(|(name, (params, hnsw))| {
+                let spec = *self
+                    .specs
+                    .get(name)
+                    .ok_or_else(|| SegmentError::UnknownVector(name.clone()))?;
+                let present = &self.present[name];
+                let indexed = (0..rows)
+                    .map(|i| present[i] && self.ids.id(PointOffset(i as u32)).is_some())
+                    .collect();
+                let min_group = full_scan_points(full_scan_threshold_kb, spec.dim).max(2);
+                let (payload_fields, groups) = match params.payload_m {
+                    Some(m) if m > 0 => self.indexes.value_groups(min_group),
+                    _ => (Vec::new(), Vec::new()),
+                };
+                let stem = self.meta.vectors[name].file.trim_end_matches(".bin");
+                Ok(GraphJob {
+                    name: name.clone(),
+                    path: self.dir.join(format!("graph-{stem}-{tag}.hnsw")),
+                    spec,
+                    vectors: self.vectors[name].freeze(rows)?,
+                    indexed,
                     params: *params,
+                    hnsw: hnsw.clone(),
                     payload_fields,
-                    payload_min_group: min_group,
-                },
-            );
+                    groups,
+                    min_group,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes `built` graphs this segment's (replacing any older graph of
+    /// the same vector) and drops the graphs of `remove`: the meta file is
+    /// replaced first, then files no longer named by it are deleted.
+    pub fn attach_graphs(
+        &mut self,
+        built: Vec<BuiltGraph>,
+        remove: &[String],
+    ) -> Result<(), SegmentError> {
+        let mut meta = self.meta.clone();
+        let mut opened = Vec::new();
+        for b in built {
+            // Searches read the mapped file, not the build's heap copy.
+            let graph = HnswGraph::open(&self.dir.join(&b.stored.file)).map_err(|source| {
+                SegmentError::Index {
+                    vector: b.name.clone(),
+                    source,
+                }
+            })?;
+            meta.graphs.insert(b.name.clone(), b.stored);
+            opened.push((b.name, graph));
+        }
+        for name in remove {
+            meta.graphs.remove(name);
         }
         meta.store(&self.dir)?;
+        let old_files: Vec<String> = self
+            .meta
+            .graphs
+            .values()
+            .map(|g| g.file.clone())
+            .filter(|f| !meta.graphs.values().any(|g| &g.file == f))
+            .collect();
         self.meta = meta;
+        for name in remove {
+            self.graphs.remove(name);
+        }
+        self.graphs.extend(opened);
+        for file in old_files {
+            if let Err(e) = std::fs::remove_file(self.dir.join(&file)) {
+                tracing::warn!(file, error = %e, "could not remove a replaced graph");
+            }
+        }
         Ok(())
     }
 
@@ -961,6 +996,28 @@ impl Segment {
         }
         self.log.lock().sync()
     }
+}
+
+/// Removes graph files the meta file does not name: a build that was cut
+/// short (its temporary file) or finished but never attached, by a crash.
+fn remove_stray_graphs(dir: &Path, meta: &SegmentMeta) -> Result<(), SegmentError> {
+    let io = |source| SegmentError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let name = entry
+            .map_err(io)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let graph_file = name.ends_with(".hnsw") || name.ends_with(".hnsw.tmp");
+        if graph_file && !meta.graphs.values().any(|g| g.file == name) {
+            tracing::info!(segment = %dir.display(), file = name, "removing a graph file no segment uses");
+            std::fs::remove_file(dir.join(&name)).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 /// Qdrant's `full_scan_threshold` (KB of `f32` vectors, 1 KB being one
@@ -975,6 +1032,92 @@ pub fn display_name(vector_name: &str) -> &str {
         "(unnamed)"
     } else {
         vector_name
+    }
+}
+
+/// One graph to build, with everything it reads (see
+/// [`Segment::graph_jobs`]); building needs no lock on the segment.
+#[derive(Debug)]
+pub struct GraphJob {
+    name: String,
+    path: PathBuf,
+    spec: VectorSpec,
+    vectors: FrozenRows,
+    /// Per offset at the time the job was taken: live and carrying the vector.
+    indexed: Vec<bool>,
+    params: GraphParams,
+    hnsw: HnswParams,
+    payload_fields: Vec<String>,
+    groups: Vec<Vec<PointOffset>>,
+    min_group: usize,
+}
+
+/// A graph saved next to its segment's vectors, not yet attached.
+#[derive(Debug)]
+pub struct BuiltGraph {
+    name: String,
+    stored: StoredGraph,
+}
+
+impl GraphJob {
+    /// Points the graph covers.
+    pub fn points(&self) -> usize {
+        self.indexed.iter().filter(|i| **i).count()
+    }
+
+    /// Builds the graph, adds payload links, saves it to its file.
+    pub fn build(
+        &self,
+        builder: &dyn GraphBuilder,
+        cancel: &AtomicBool,
+        progress: &dyn Fn(usize),
+    ) -> Result<BuiltGraph, SegmentError> {
+        let index_error = |source| SegmentError::Index {
+            vector: self.name.clone(),
+            source,
+        };
+        let rows = self.vectors.rows();
+        let vectors = rows.as_source();
+        let indexed = |o: PointOffset| self.indexed.get(o.index()).copied().unwrap_or(false);
+        let graph = builder
+            .build(
+                vectors,
+                self.spec.distance,
+                &self.hnsw,
+                &indexed,
+                cancel,
+                progress,
+            )
+            .map_err(index_error)?;
+        let graph = match self.params.payload_m.filter(|m| *m > 0) {
+            Some(payload_m) => add_payload_links(
+                &graph,
+                vectors,
+                self.spec.distance,
+                &self.groups,
+                payload_m,
+                self.params.ef_construct,
+                self.hnsw.max_threads,
+                cancel,
+            )
+            .map_err(index_error)?,
+            None => graph,
+        };
+        graph.save(&self.path).map_err(index_error)?;
+        let file = self
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(BuiltGraph {
+            name: self.name.clone(),
+            stored: StoredGraph {
+                file,
+                params: self.params,
+                payload_fields: self.payload_fields.clone(),
+                payload_min_group: self.min_group,
+            },
+        })
     }
 }
 

@@ -24,7 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use half::f16;
-use memmap2::MmapMut;
+use memmap2::{Mmap, MmapMut};
 use serde::{Deserialize, Serialize};
 
 use super::point_id::PointOffset;
@@ -231,6 +231,71 @@ impl VectorStorage {
         self.mmap.flush().map_err(|source| SegmentError::Io {
             path: self.path.clone(),
             source,
+        })
+    }
+}
+
+/// A second, read-only mapping of the first rows of a storage file, for
+/// building a graph without holding the segment's lock.
+///
+/// It shares the page cache with the storage's own mapping, so it costs no
+/// memory of its own. It stays valid because the rows it covers never
+/// change while it lives: a segment that gets a graph takes no new points
+/// and never rewrites a vector (changed points move to the appendable
+/// segment), and a segment's files are deleted only after the optimizer
+/// that holds the view has finished (removing a mapped file leaves the
+/// mapping intact anyway).
+#[derive(Debug)]
+pub struct FrozenRows {
+    mmap: Mmap,
+    dim: usize,
+    datatype: VectorDatatype,
+    rows: usize,
+}
+
+impl FrozenRows {
+    pub fn rows(&self) -> Rows<'_> {
+        let len = self.rows * self.dim;
+        // SAFETY: the mapping is at least `rows × dim × size` bytes (checked
+        // in `freeze`), page-aligned, and any bits are a valid f32 / f16.
+        match self.datatype {
+            VectorDatatype::Float32 => {
+                let data =
+                    unsafe { std::slice::from_raw_parts(self.mmap.as_ptr().cast::<f32>(), len) };
+                Rows::F32(DenseVectors::new(data, self.dim))
+            }
+            VectorDatatype::Float16 => {
+                let data =
+                    unsafe { std::slice::from_raw_parts(self.mmap.as_ptr().cast::<f16>(), len) };
+                Rows::F16(DenseVectors::new(data, self.dim))
+            }
+        }
+    }
+}
+
+impl VectorStorage {
+    /// A read-only view of the first `rows` rows; see [`FrozenRows`].
+    pub fn freeze(&self, rows: usize) -> Result<FrozenRows, SegmentError> {
+        let io = |source| SegmentError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = File::open(&self.path).map_err(io)?;
+        // SAFETY: see `FrozenRows`: the rows it covers do not change while
+        // the mapping lives.
+        let mmap = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let needed = rows * self.dim * self.datatype.size();
+        if mmap.len() < needed {
+            return Err(SegmentError::Corrupted {
+                path: self.path.clone(),
+                reason: format!("{} bytes, {rows} rows need {needed}", mmap.len()),
+            });
+        }
+        Ok(FrozenRows {
+            mmap,
+            dim: self.dim,
+            datatype: self.datatype,
+            rows,
         })
     }
 }
