@@ -97,17 +97,7 @@ pub fn build_segment(
         }
     }
 
-    let kb: BTreeMap<String, usize> = request
-        .specs
-        .iter()
-        .map(|(name, spec)| {
-            (
-                name.clone(),
-                vector_kb(segment.vector_count(name), spec.dim),
-            )
-        })
-        .collect();
-    let wanted = request.thresholds.wanted_graphs(&kb);
+    let wanted = wanted_graphs(&segment, request);
     for (stage, (name, params)) in wanted.iter().enumerate() {
         progress.start(stage + 1, segment.vector_count(name));
         let one = BTreeMap::from([(name.clone(), (*params, hnsw_params(params, request)))]);
@@ -121,6 +111,21 @@ pub fn build_segment(
         )?;
     }
     Ok(segment)
+}
+
+/// The graphs the thresholds ask of `segment` for its vectors' sizes.
+fn wanted_graphs(segment: &Segment, request: &BuildRequest<'_>) -> BTreeMap<String, GraphParams> {
+    let kb: BTreeMap<String, usize> = request
+        .specs
+        .iter()
+        .map(|(name, spec)| {
+            (
+                name.clone(),
+                vector_kb(segment.vector_count(name), spec.dim),
+            )
+        })
+        .collect();
+    request.thresholds.wanted_graphs(&kb)
 }
 
 fn hnsw_params(params: &GraphParams, request: &BuildRequest<'_>) -> HnswParams {
@@ -155,17 +160,7 @@ pub fn build_in_place(
 ) -> Result<InPlace, SegmentError> {
     let (jobs, remove) = {
         let segment = segment.read();
-        let kb: BTreeMap<String, usize> = request
-            .specs
-            .iter()
-            .map(|(name, spec)| {
-                (
-                    name.clone(),
-                    vector_kb(segment.vector_count(name), spec.dim),
-                )
-            })
-            .collect();
-        let wanted = request.thresholds.wanted_graphs(&kb);
+        let wanted = wanted_graphs(&segment, request);
         let remove: Vec<String> = request
             .specs
             .keys()
