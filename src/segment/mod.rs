@@ -687,7 +687,8 @@ impl Segment {
                             }
                         }
                         let accept = |o: PointOffset| member[o.index()] && accept(o);
-                        if filter.is_some_and(|f| self.payload_linked(vector, graph, f)) {
+                        let points = c.offsets.len();
+                        if filter.is_some_and(|f| self.payload_linked(vector, graph, f, points)) {
                             graph.search_linked(
                                 query,
                                 vectors,
@@ -738,19 +739,23 @@ impl Segment {
 
     /// True where payload links join the points `filter` admits in the
     /// graph of `vector`: one value of a field the links were built for,
-    /// held by enough points to have got them.
-    fn payload_linked(&self, vector: &str, graph: &HnswGraph, filter: &Filter) -> bool {
+    /// held by enough `points` (its index candidates) to have got them.
+    fn payload_linked(
+        &self,
+        vector: &str,
+        graph: &HnswGraph,
+        filter: &Filter,
+        points: usize,
+    ) -> bool {
         let Some(stored) = self.meta.graphs.get(vector) else {
             return false;
         };
         graph.meta().payload_m > 0
+            && points >= stored.payload_min_group
             && self
                 .indexes
                 .single_value(filter)
-                .is_some_and(|(field, points)| {
-                    points >= stored.payload_min_group
-                        && stored.payload_fields.iter().any(|f| f == field)
-                })
+                .is_some_and(|field| stored.payload_fields.iter().any(|f| f == field))
     }
 
     /// Live points matching `filter`, estimated from an even sample of

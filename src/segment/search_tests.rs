@@ -138,7 +138,12 @@ fn linked_filtered_search_finds_the_exact_answers_and_survives_reopen() {
     assert_eq!(stored.payload_min_group, 160);
     let graph = &segment.graphs[""];
     assert_eq!(graph.meta().payload_m, 16);
-    assert!(segment.payload_linked("", graph, &group_filter(3)));
+    let filter = group_filter(3);
+    let points = segment
+        .indexes
+        .candidates(&filter)
+        .map_or(0, |c| c.offsets.len());
+    assert!(segment.payload_linked("", graph, &filter, points));
     let r = recall(&segment);
     assert!(r >= 0.95, "recall@10 {r:.4} keeping to the accepted points");
 

@@ -303,9 +303,9 @@ impl PayloadIndexes {
     }
 
     /// The field of `filter` when it is one value looked up in a keyword or
-    /// integer index (one `must` condition, `match: {value}`), with the
-    /// points holding that value: the case payload links serve.
-    pub fn single_value(&self, filter: &Filter) -> Option<(&str, usize)> {
+    /// integer index (one `must` condition, `match: {value}`): the case
+    /// payload links serve.
+    pub fn single_value(&self, filter: &Filter) -> Option<&str> {
         let [Condition::Field(field)] = filter.must.as_deref()? else {
             return None;
         };
@@ -320,11 +320,7 @@ impl PayloadIndexes {
         self.fields.iter().find_map(|(name, f)| {
             let linked = matches!(&f.index, FieldIndex::Keyword(_))
                 || matches!(&f.index, FieldIndex::Integer(i) if i.answers_lookups());
-            if f.path != field.key || !linked {
-                return None;
-            }
-            let count = f.index.candidates(&field.predicate)?.len();
-            Some((name.as_str(), count))
+            (f.path == field.key && linked).then_some(name.as_str())
         })
     }
 
