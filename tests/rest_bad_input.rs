@@ -6,12 +6,9 @@ mod common;
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use vecforge::api::rest::{self, ApiKeys, RestOptions};
 use vecforge::api::service::Service;
 use vecforge::storage::Storage;
@@ -60,28 +57,7 @@ async fn call_with(
     body: impl Into<String>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let response = app
-        .clone()
-        .oneshot(req.body(Body::from(body.into())).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
+    common::rest::send(app, method, uri, body.into(), headers).await
 }
 
 fn error_text(body: &Value) -> String {

@@ -32,18 +32,36 @@ pub fn open(dir: &Path) -> (Arc<Storage>, Router) {
     (storage, app)
 }
 
+/// One JSON request with a JSON `body` (`null` for none).
 pub async fn call(app: &Router, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
     let body = match body {
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    let req = Request::builder()
+    send(app, method, uri, body, &[]).await
+}
+
+/// One request with a raw `body` and extra `headers`; the response body as
+/// JSON, or as a JSON string where it is not JSON.
+pub async fn send(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    body: String,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .expect("request");
-    let response = app.clone().oneshot(req).await.expect("response");
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::from(body)).expect("request"))
+        .await
+        .expect("response");
     let status = response.status();
     let bytes = response
         .into_body()
