@@ -36,7 +36,7 @@ const BUILD_THREADS: usize = 2;
 const EFS: [usize; 6] = [16, 32, 64, 128, 256, 512];
 const K: usize = 10;
 /// Passes over the queries per ef; the fastest counts (as for the peers).
-const REPEATS: usize = 5;
+const REPEATS: usize = 15;
 const TARGET_RECALL: f64 = 0.95;
 
 fn build(vectors: &DenseVectors<'_>, threads: usize) -> (HnswGraph, f64) {

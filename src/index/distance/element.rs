@@ -33,8 +33,6 @@ pub trait Element: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
     fn widen(row: &[Self], out: &mut [f32]);
     /// Writes `v` rounded to this type into `out` (same length).
     fn narrow(v: &[f32], out: &mut [Self]);
-    /// The raw bits, for reads whose value does not matter (prefetching).
-    fn bits(self) -> u32;
     /// The same slice as `f32`, where it is one: lets generic code borrow
     /// instead of widening.
     fn as_f32(slice: &[Self]) -> Option<&[f32]>;
@@ -66,11 +64,6 @@ impl Element for f32 {
 
     fn narrow(v: &[f32], out: &mut [f32]) {
         out.copy_from_slice(v);
-    }
-
-    #[inline]
-    fn bits(self) -> u32 {
-        self.to_bits()
     }
 
     #[inline]
@@ -128,10 +121,6 @@ impl Element for f16 {
     }
 
     #[inline]
-    fn bits(self) -> u32 {
-        u32::from(self.to_bits())
-    }
-
     fn as_f32(_: &[f16]) -> Option<&[f32]> {
         None
     }

@@ -7,19 +7,25 @@
 //! [`Distance::preprocess`], so scoring them is a plain dot product; every
 //! vector handed to [`Distance::score`] must have been through it.
 //!
-//! The kernels live in [`simd`] and are written with the safe `wide` API;
-//! nothing in this module uses `unsafe`.
+//! The kernels live in [`simd`], written with the safe `wide` API, with
+//! AVX2 and AVX-512 intrinsics behind run-time checks in `avx2` and
+//! `avx512`; `prefetch` issues cache hints. Those three hold this module's
+//! only `unsafe`.
 
 #![deny(unsafe_code)]
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod element;
+mod prefetch;
 #[cfg(test)]
 mod reference;
 pub mod simd;
 
 pub use element::Element;
+pub use prefetch::prefetch_start;
 
 use serde::{Deserialize, Serialize};
 

@@ -20,7 +20,8 @@
 //! On x86-64 CPUs with AVX2 and FMA (checked once at run time) the kernels
 //! run the same loop written with `std::arch` intrinsics in [`super::avx2`]:
 //! one 256-bit register per group and a fused multiply-add, about 1.6× the
-//! baseline build's throughput. Elsewhere the portable code below runs.
+//! baseline build's throughput; with AVX-512F, the twice-as-wide loop of
+//! [`super::avx512`]. Elsewhere the portable code below runs.
 //!
 //! `wide` picks its instructions when the crate is compiled: built for a
 //! CPU with AVX and FMA (for example `-C target-cpu=x86-64-v3`) an
@@ -32,11 +33,11 @@
 use wide::f32x8;
 
 #[cfg(target_arch = "x86_64")]
-use super::avx2;
+use super::{avx2, avx512};
 
-/// Runs the AVX2+FMA version of `$kernel` and returns, where the CPU has
-/// those features (checked at run time, cached by std); otherwise falls
-/// through to the portable `wide` code.
+/// Runs the widest native version of `$kernel` this CPU has (AVX-512F,
+/// else AVX2+FMA; checked at run time, cached by std) and returns;
+/// elsewhere falls through to the portable `wide` code.
 macro_rules! dispatch {
     ($kernel:ident, $a:expr, $b:expr) => {
         assert_eq!(
@@ -45,12 +46,19 @@ macro_rules! dispatch {
             "distance kernel on vectors of different lengths"
         );
         #[cfg(target_arch = "x86_64")]
-        if avx2::available() {
-            // SAFETY: `available()` confirmed AVX2 and FMA on this CPU, and
-            // the slices have equal lengths (asserted above), which is all
-            // the kernel's pointer reads rely on.
-            #[allow(unsafe_code)]
-            return unsafe { avx2::$kernel($a, $b) };
+        {
+            if avx512::available() {
+                // SAFETY: `available()` confirmed AVX-512F on this CPU, and
+                // the slices have equal lengths (asserted above), which is
+                // all the kernel's pointer reads rely on.
+                #[allow(unsafe_code)]
+                return unsafe { avx512::$kernel($a, $b) };
+            }
+            if avx2::available() {
+                // SAFETY: as above, for AVX2 and FMA.
+                #[allow(unsafe_code)]
+                return unsafe { avx2::$kernel($a, $b) };
+            }
         }
     };
 }
@@ -258,6 +266,7 @@ mod tests {
             reference::l2_squared(a, b),
         );
         assert_close("l1", l1(a, b), reference::l1(a, b), n, reference::l1(a, b));
+        check_native(a, b);
         assert_close(
             "norm_squared",
             norm_squared(a),
@@ -266,6 +275,35 @@ mod tests {
             reference::norm_squared(a),
         );
     }
+
+    /// Every native kernel this CPU can run, called directly: the dispatch
+    /// above only ever reaches the widest one.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    fn check_native(a: &[f32], b: &[f32]) {
+        type Kernel = unsafe fn(&[f32], &[f32]) -> f32;
+        let n = a.len();
+        let mut sets: Vec<(&str, [Kernel; 3])> = Vec::new();
+        if avx2::available() {
+            sets.push(("avx2", [avx2::dot, avx2::l2_squared, avx2::l1]));
+        }
+        if avx512::available() {
+            sets.push(("avx512", [avx512::dot, avx512::l2_squared, avx512::l1]));
+        }
+        for (name, [dot, l2, l1]) in sets {
+            // SAFETY: `available()` confirmed the features just above, and
+            // `check_all`'s callers pass slices of equal length.
+            let (d, l2, l1) = unsafe { (dot(a, b), l2(a, b), l1(a, b)) };
+            let reference_l2 = reference::l2_squared(a, b);
+            let reference_l1 = reference::l1(a, b);
+            assert_close(name, d, reference::dot(a, b), n, reference::dot_magnitude(a, b));
+            assert_close(name, l2, reference_l2, n, reference_l2);
+            assert_close(name, l1, reference_l1, n, reference_l1);
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn check_native(_: &[f32], _: &[f32]) {}
 
     #[test]
     fn matches_reference_at_boundary_lengths() {

@@ -112,11 +112,13 @@ fn build_in<V: VectorSource + ?Sized>(
     let n = vectors.len();
     let threads = params.threads();
     let started = Instant::now();
-    // `level` is capped at `MAX_LEVEL` (32), so it fits a byte.
-    let levels: Vec<u8> = (0..n as u32)
-        .map(|i| level(params.seed, PointOffset(i), params.m) as u8)
-        .collect();
     let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
+    // `level` is capped at `MAX_LEVEL` (32), so it fits a byte. Points left
+    // out get level 0: no records above layer 0 are kept for them.
+    let mut levels = vec![0u8; n];
+    for &i in &order {
+        levels[i as usize] = level(params.seed, PointOffset(i), params.m) as u8;
+    }
     let graph = GraphUnderConstruction::new(vectors, Metric(distance), params, levels);
 
     let mut log = ProgressLog::new(order.len(), started);

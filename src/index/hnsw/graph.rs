@@ -93,6 +93,7 @@ pub(crate) struct LinkTables<'a> {
 
 impl<'a> LinkTables<'a> {
     /// The record (count, then slots) of `node` on `level`, if it has one.
+    #[inline]
     pub(crate) fn record(&self, node: usize, level: usize) -> Option<&'a [u32]> {
         if level == 0 {
             let start = node.checked_mul(self.stride0)?;
@@ -149,59 +150,6 @@ impl<'a> LinkTables<'a> {
             _ => 0,
         }
     }
-
-    /// Flattens per-node, per-level lists (as a builder holds them) into an
-    /// owned graph.
-    pub(crate) fn build_owned(
-        params: &HnswParams,
-        distance: Distance,
-        entry: Option<(PointOffset, usize)>,
-        lists: &[Vec<Vec<u32>>],
-    ) -> HnswGraph {
-        let stride0 = 1 + params.m0;
-        let stride = 1 + params.m;
-        let mut layer0 = vec![0u32; lists.len() * stride0];
-        let mut upper_offsets = Vec::with_capacity(lists.len() + 1);
-        let mut upper = Vec::new();
-        upper_offsets.push(0u64);
-        for (node, levels) in lists.iter().enumerate() {
-            for (level, links) in levels.iter().enumerate() {
-                let record = if level == 0 {
-                    &mut layer0[node * stride0..(node + 1) * stride0]
-                } else {
-                    let start = upper.len();
-                    upper.resize(start + stride, 0);
-                    &mut upper[start..]
-                };
-                // Lists never exceed their capacity (building.rs invariants),
-                // so the count fits `u32` and the links fit the record.
-                record[0] = links.len() as u32;
-                record[1..1 + links.len()].copy_from_slice(links);
-            }
-            upper_offsets.push(upper.len() as u64);
-        }
-        let meta = GraphMeta {
-            point_count: lists.len() as u32,
-            m: params.m as u32,
-            m0: params.m0 as u32,
-            ef_construct: params.ef_construct as u32,
-            seed: params.seed,
-            distance,
-            entry_point: entry.map(|(node, _)| node),
-            max_level: entry.map_or(0, |(_, level)| level as u32),
-            payload_m: 0,
-        };
-        HnswGraph::from_parts(
-            meta,
-            Storage::Owned(OwnedTables {
-                layer0,
-                upper_offsets,
-                upper,
-                payload_offsets: Vec::new(),
-                payload: Vec::new(),
-            }),
-        )
-    }
 }
 
 impl Links for LinkTables<'_> {
@@ -215,6 +163,13 @@ impl Links for LinkTables<'_> {
         out.extend_from_slice(self.links(node as usize, level));
         if level == 0 {
             out.extend_from_slice(self.payload_links(node as usize));
+        }
+    }
+
+    #[inline]
+    fn prefetch_links(&self, node: u32, level: usize) {
+        if let Some(record) = self.record(node as usize, level) {
+            crate::index::distance::prefetch_start(record);
         }
     }
 }
@@ -259,6 +214,37 @@ impl HnswGraph {
             storage,
             scratch: ScratchPool::default(),
         }
+    }
+
+    /// A graph a builder has just laid out in the final tables (no payload
+    /// links yet), with `entry` its entry point and that point's level.
+    pub(crate) fn from_built(
+        params: &HnswParams,
+        distance: Distance,
+        entry: Option<(PointOffset, usize)>,
+        layer0: Vec<u32>,
+        upper_offsets: Vec<u64>,
+        upper: Vec<u32>,
+    ) -> HnswGraph {
+        let meta = GraphMeta {
+            point_count: (upper_offsets.len() - 1) as u32,
+            m: params.m as u32,
+            m0: params.m0 as u32,
+            ef_construct: params.ef_construct as u32,
+            seed: params.seed,
+            distance,
+            entry_point: entry.map(|(node, _)| node),
+            max_level: entry.map_or(0, |(_, level)| level as u32),
+            payload_m: 0,
+        };
+        let owned = OwnedTables {
+            layer0,
+            upper_offsets,
+            upper,
+            payload_offsets: Vec::new(),
+            payload: Vec::new(),
+        };
+        HnswGraph::from_parts(meta, Storage::Owned(owned))
     }
 
     pub fn meta(&self) -> &GraphMeta {

@@ -293,7 +293,7 @@ impl<V: VectorSource + ?Sized> VectorSource for GroupVectors<'_, V> {
     }
 
     #[inline]
-    fn prefetch(&self, offset: PointOffset) -> u32 {
+    fn prefetch(&self, offset: PointOffset) {
         self.vectors.prefetch(self.global(offset))
     }
 

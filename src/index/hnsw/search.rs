@@ -63,6 +63,13 @@ pub(crate) trait Links {
     /// a graph under construction can release its lock before the caller
     /// scores the neighbours.
     fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>);
+
+    /// Starts fetching the links of `node` on `level` into the caches,
+    /// ahead of a [`Links::links_into`] soon after. A hint; by default
+    /// nothing.
+    fn prefetch_links(&self, node: u32, level: usize) {
+        let _ = (node, level);
+    }
 }
 
 /// Reusable buffers of one search.
@@ -81,6 +88,10 @@ pub(crate) struct SearchScratch {
     pub(crate) entries: Vec<Candidate>,
     /// Construction only: neighbours picked by the heuristic.
     pub(crate) selected: Vec<Candidate>,
+    /// Construction only: a full list and its newcomer, being pruned.
+    pub(crate) pruning: Vec<Candidate>,
+    /// Construction only: what the pruning keeps.
+    pub(crate) kept: Vec<Candidate>,
 }
 
 impl SearchScratch {
@@ -151,20 +162,6 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
     pub(crate) fn key(&self, query: &[f32], node: u32) -> f32 {
         self.vectors
             .distance_key(self.metric.0, query, PointOffset(node))
-    }
-
-    /// Reads one float from every cache line of the vectors of `nodes`
-    /// before any is scored, so that their cache misses overlap instead of
-    /// each line stalling the kernel in turn: a software prefetch without
-    /// `unsafe`. A batch is one node's links, `m0` rows plus its payload
-    /// links, which fits in L2.
-    #[inline]
-    fn touch(&self, nodes: &[u32]) {
-        let mut bits = 0u32;
-        for &node in nodes {
-            bits ^= self.vectors.prefetch(PointOffset(node));
-        }
-        std::hint::black_box(bits);
     }
 
     /// Greedy walk on `level` from `start`: moves to the closest neighbour
@@ -252,6 +249,11 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
                 break;
             }
             self.links.links_into(current.node, level, links);
+            // The node likely to be expanded next, unless this expansion
+            // finds a closer one: its links arrive while this one is scored.
+            if let Some(Reverse(next)) = candidates.peek() {
+                self.links.prefetch_links(next.node, level);
+            }
             // Mark first, score after: the scoring loop then runs over a
             // dense list with no branches on the visited array in between.
             fresh.clear();
@@ -259,7 +261,11 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
             if !through_rejected {
                 fresh.retain(|&n| accept(n));
             }
-            self.touch(fresh);
+            // Ask for every row of the batch before scoring the first, so
+            // their misses overlap (see `distance::prefetch_start`).
+            for &node in fresh.iter() {
+                self.vectors.prefetch(PointOffset(node));
+            }
             for &node in fresh.iter() {
                 let candidate = Candidate {
                     key: self.key(query, node),
@@ -276,6 +282,11 @@ impl<L: Links + ?Sized, V: VectorSource + ?Sized> Walker<'_, L, V> {
                         results.pop();
                     }
                 }
+            }
+            // The next node to expand is known now: fetch its links while
+            // the loop comes round.
+            if let Some(Reverse(next)) = candidates.peek() {
+                self.links.prefetch_links(next.node, level);
             }
         }
     }

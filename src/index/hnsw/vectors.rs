@@ -13,9 +13,6 @@ use super::metric::Metric;
 use crate::index::distance::{Distance, Element};
 use crate::segment::point_id::PointOffset;
 
-/// Components read per cache line by [`VectorSource::prefetch`].
-const BYTES_PER_LINE: usize = 64;
-
 /// Random access to the vector of every point `0..len()`.
 ///
 /// `Sync` because a build scores from several threads at once.
@@ -44,12 +41,12 @@ pub trait VectorSource: Sync {
         Metric(distance).key(query, &self.vector(offset))
     }
 
-    /// Reads one component from every cache line of the vector at
-    /// `offset`, so that a batch of rows is fetched from memory in parallel
-    /// before any is scored (see `Walker::touch`); returns their bits.
-    fn prefetch(&self, offset: PointOffset) -> u32 {
+    /// Starts fetching the start of the vector at `offset` into the caches,
+    /// so that a batch of rows arrives from memory in parallel before any
+    /// is scored (see `Walker::beam`). A hint: sources that cannot tell
+    /// where a row lives do nothing.
+    fn prefetch(&self, offset: PointOffset) {
         let _ = offset;
-        0
     }
 
     /// The vectors as one row-major `f32` matrix, where they are stored
@@ -130,13 +127,8 @@ impl<T: Element> VectorSource for DenseVectors<'_, T> {
     }
 
     #[inline]
-    fn prefetch(&self, offset: PointOffset) -> u32 {
-        self.row(offset)
-            .iter()
-            .step_by((BYTES_PER_LINE / T::SIZE).max(1))
-            // XOR, not a float sum: one-cycle latency, so the chain of these
-            // does not hold the loads back.
-            .fold(0, |bits, x| bits ^ x.bits())
+    fn prefetch(&self, offset: PointOffset) {
+        crate::index::distance::prefetch_start(self.row(offset));
     }
 
     fn as_dense(&self) -> Option<DenseVectors<'_>> {
