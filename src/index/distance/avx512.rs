@@ -48,12 +48,20 @@ unsafe fn fold(a: &[f32], b: &[f32], step: impl Fn(__m512, __m512, __m512) -> __
         while i < blocks {
             for (k, acc) in acc.iter_mut().enumerate() {
                 let at = i + 16 * k;
-                *acc = step(*acc, _mm512_loadu_ps(pa.add(at)), _mm512_loadu_ps(pb.add(at)));
+                *acc = step(
+                    *acc,
+                    _mm512_loadu_ps(pa.add(at)),
+                    _mm512_loadu_ps(pb.add(at)),
+                );
             }
             i += 64;
         }
         while i < groups {
-            acc[0] = step(acc[0], _mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)));
+            acc[0] = step(
+                acc[0],
+                _mm512_loadu_ps(pa.add(i)),
+                _mm512_loadu_ps(pb.add(i)),
+            );
             i += 16;
         }
         let rest = len - groups;
@@ -98,5 +106,9 @@ pub unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
 #[target_feature(enable = "avx512f")]
 pub unsafe fn l1(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: the caller upholds `fold`'s contract (see above).
-    unsafe { fold(a, b, |acc, x, y| _mm512_add_ps(acc, _mm512_abs_ps(_mm512_sub_ps(x, y)))) }
+    unsafe {
+        fold(a, b, |acc, x, y| {
+            _mm512_add_ps(acc, _mm512_abs_ps(_mm512_sub_ps(x, y)))
+        })
+    }
 }

@@ -296,7 +296,13 @@ mod tests {
             let (d, l2, l1) = unsafe { (dot(a, b), l2(a, b), l1(a, b)) };
             let reference_l2 = reference::l2_squared(a, b);
             let reference_l1 = reference::l1(a, b);
-            assert_close(name, d, reference::dot(a, b), n, reference::dot_magnitude(a, b));
+            assert_close(
+                name,
+                d,
+                reference::dot(a, b),
+                n,
+                reference::dot_magnitude(a, b),
+            );
             assert_close(name, l2, reference_l2, n, reference_l2);
             assert_close(name, l1, reference_l1, n, reference_l1);
         }

@@ -95,7 +95,9 @@ impl<V: VectorSource + ?Sized> Links for GraphUnderConstruction<'_, V> {
 
 /// `len` zeroed words.
 fn zeroed(len: usize) -> Vec<AtomicU32> {
-    std::iter::repeat_with(|| AtomicU32::new(0)).take(len).collect()
+    std::iter::repeat_with(|| AtomicU32::new(0))
+        .take(len)
+        .collect()
 }
 
 impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
