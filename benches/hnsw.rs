@@ -210,7 +210,9 @@ fn bench(c: &mut Criterion) {
     let (n, dim, base) = support::read_f16_rows(&dir.join("base.npy"));
     let (_, _, queries) = support::read_f16_rows(&dir.join("query.npy"));
     let (gt_width, gt) = support::read_i32_rows(&dir.join("gt.npy"));
-    let vectors = DenseVectors::new(&base, dim);
+    // Rows laid out as in a segment's vector file: page-aligned.
+    let aligned = support::page_aligned(&base);
+    let vectors = DenseVectors::new(support::aligned_f32(&aligned, base.len()), dim);
 
     let no_peers = std::env::var_os("HNSW_BENCH_NO_PEERS").is_some();
     let (graph, ours_build) = build(&vectors, BUILD_THREADS);

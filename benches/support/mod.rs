@@ -112,3 +112,20 @@ pub fn fields(line: &str) -> Vec<(&str, &str)> {
 pub fn is_real_run() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
+
+/// `values` copied into a page-aligned anonymous mapping, so rows start on
+/// cache-line boundaries the way a segment's memory-mapped vector file
+/// lays them out (a `Vec<f32>` from the allocator starts 16 bytes past a
+/// page, so every 384-d row would straddle one more cache line than in
+/// the server). View it with [`aligned_f32`].
+pub fn page_aligned(values: &[f32]) -> memmap2::MmapMut {
+    let bytes: &[u8] = bytemuck::cast_slice(values);
+    let mut map = memmap2::MmapMut::map_anon(bytes.len().max(1)).expect("anonymous mapping");
+    map[..bytes.len()].copy_from_slice(bytes);
+    map
+}
+
+/// The `f32` values of a mapping made by [`page_aligned`] from `len` values.
+pub fn aligned_f32(map: &memmap2::MmapMut, len: usize) -> &[f32] {
+    &bytemuck::cast_slice(&map[..len * 4])[..len]
+}
