@@ -2,8 +2,12 @@
 //! scroll and count.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
-use serde::{Deserialize, Serialize};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::selectors::{RecordResponse, WithPayload, WithVector};
 use super::{ApiError, Service};
@@ -23,11 +27,63 @@ pub enum VectorInput {
 }
 
 /// `vector` of a point: the unnamed dense vector or a map of named ones.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum VectorStruct {
     Single(Vec<f32>),
     Named(BTreeMap<String, VectorInput>),
+}
+
+impl<'de> Deserialize<'de> for VectorStruct {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ListOrObject::new(
+                "a list of numbers or an object of named vectors",
+            ))
+            .map(|either| match either {
+                Either::List(v) => VectorStruct::Single(v),
+                Either::Object(map) => VectorStruct::Named(map),
+            })
+    }
+}
+
+/// The two shapes a vector field takes, told apart by the first token.
+enum Either<L, O> {
+    List(L),
+    Object(O),
+}
+
+/// Reads a JSON array as `L` and an object as `O` in one pass. An untagged
+/// enum would do the same job but buffers the whole value first, to try
+/// each variant in turn: for a batch of 1,000 × 384 numbers that is about
+/// 12 MB of intermediate values per request, which the allocator then keeps.
+struct ListOrObject<L, O> {
+    expecting: &'static str,
+    shapes: PhantomData<(L, O)>,
+}
+
+impl<L, O> ListOrObject<L, O> {
+    fn new(expecting: &'static str) -> Self {
+        ListOrObject {
+            expecting,
+            shapes: PhantomData,
+        }
+    }
+}
+
+impl<'de, L: Deserialize<'de>, O: Deserialize<'de>> Visitor<'de> for ListOrObject<L, O> {
+    type Value = Either<L, O>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        L::deserialize(SeqAccessDeserializer::new(seq)).map(Either::List)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        O::deserialize(MapAccessDeserializer::new(map)).map(Either::Object)
+    }
 }
 
 impl VectorStruct {
@@ -56,11 +112,23 @@ pub struct PointStruct {
     pub payload: Option<Payload>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum BatchVectors {
     Single(Vec<Vec<f32>>),
     Named(BTreeMap<String, Vec<Vec<f32>>>),
+}
+
+impl<'de> Deserialize<'de> for BatchVectors {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ListOrObject::new(
+                "a list of vectors or an object of named vector lists",
+            ))
+            .map(|either| match either {
+                Either::List(rows) => BatchVectors::Single(rows),
+                Either::Object(map) => BatchVectors::Named(map),
+            })
+    }
 }
 
 #[derive(Debug, Deserialize)]
