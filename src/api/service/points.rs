@@ -35,54 +35,46 @@ pub enum VectorStruct {
 
 impl<'de> Deserialize<'de> for VectorStruct {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(ListOrObject::new(
-                "a list of numbers or an object of named vectors",
-            ))
-            .map(|either| match either {
-                Either::List(v) => VectorStruct::Single(v),
-                Either::Object(map) => VectorStruct::Named(map),
-            })
+        deserializer.deserialize_any(ListOrObject {
+            expecting: "a list of numbers or an object of named vectors",
+            list: VectorStruct::Single,
+            object: VectorStruct::Named,
+            shapes: PhantomData,
+        })
     }
 }
 
-/// The two shapes a vector field takes, told apart by the first token.
-enum Either<L, O> {
-    List(L),
-    Object(O),
-}
-
-/// Reads a JSON array as `L` and an object as `O` in one pass. An untagged
-/// enum would do the same job but buffers the whole value first, to try
-/// each variant in turn: for a batch of 1,000 × 384 numbers that is about
-/// 12 MB of intermediate values per request, which the allocator then keeps.
-struct ListOrObject<L, O> {
+/// Reads a JSON array as `L` and an object as `O`, in one pass, into `T`
+/// through `list` or `object`. An untagged enum would do the same job but
+/// buffers the whole value first, to try each variant in turn: for a batch
+/// of 1,000 × 384 numbers that is about 12 MB of intermediate values per
+/// request, which the allocator then keeps.
+struct ListOrObject<L, O, FL, FO> {
     expecting: &'static str,
+    list: FL,
+    object: FO,
     shapes: PhantomData<(L, O)>,
 }
 
-impl<L, O> ListOrObject<L, O> {
-    fn new(expecting: &'static str) -> Self {
-        ListOrObject {
-            expecting,
-            shapes: PhantomData,
-        }
-    }
-}
-
-impl<'de, L: Deserialize<'de>, O: Deserialize<'de>> Visitor<'de> for ListOrObject<L, O> {
-    type Value = Either<L, O>;
+impl<'de, L, O, T, FL, FO> Visitor<'de> for ListOrObject<L, O, FL, FO>
+where
+    L: Deserialize<'de>,
+    O: Deserialize<'de>,
+    FL: FnOnce(L) -> T,
+    FO: FnOnce(O) -> T,
+{
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.expecting)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        L::deserialize(SeqAccessDeserializer::new(seq)).map(Either::List)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        L::deserialize(SeqAccessDeserializer::new(seq)).map(self.list)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        O::deserialize(MapAccessDeserializer::new(map)).map(Either::Object)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        O::deserialize(MapAccessDeserializer::new(map)).map(self.object)
     }
 }
 
@@ -120,14 +112,12 @@ pub enum BatchVectors {
 
 impl<'de> Deserialize<'de> for BatchVectors {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(ListOrObject::new(
-                "a list of vectors or an object of named vector lists",
-            ))
-            .map(|either| match either {
-                Either::List(rows) => BatchVectors::Single(rows),
-                Either::Object(map) => BatchVectors::Named(map),
-            })
+        deserializer.deserialize_any(ListOrObject {
+            expecting: "a list of vectors or an object of named vector lists",
+            list: BatchVectors::Single,
+            object: BatchVectors::Named,
+            shapes: PhantomData,
+        })
     }
 }
 
