@@ -14,6 +14,21 @@ section() {
     printf '\n==== %s ====\n' "$1"
 }
 
+section "Vulkan on the CPU (llvmpipe) and the validation layer"
+# The GPU tests run on any Vulkan device; on a machine without a GPU,
+# Debian's Mesa gives llvmpipe. Installed only when missing.
+if ! [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] ||
+    ! [ -e /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; then
+    if command -v apt-get >/dev/null; then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO apt-get install -y -q mesa-vulkan-drivers libvulkan1 vulkan-tools vulkan-validationlayers ||
+            { $SUDO apt-get update -q && $SUDO apt-get install -y -q mesa-vulkan-drivers libvulkan1 vulkan-tools vulkan-validationlayers; }
+    else
+        echo "no apt-get: install a Vulkan 1.3 driver and the Khronos validation layer yourself"
+    fi
+fi
+
 section "cargo test --all-targets (dev profile)"
 cargo test --all-targets
 

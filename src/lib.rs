@@ -11,11 +11,15 @@
 //! * [`wal`]: the write-ahead log, CRC-checked records, replayed on start.
 //! * [`segment`]: id tracker, memory-mapped vector storage, payloads, filters.
 //! * [`index`]: distance kernels (and, later, the HNSW graph).
+//! * [`gpu`]: Vulkan 1.3 compute (feature `gpu`): devices, buffers,
+//!   kernels; the only module with Vulkan `unsafe`.
 //! * [`settings`]: layered configuration (YAML files, then environment).
 
 pub mod api;
 pub mod collection;
 pub mod durable;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod index;
 pub mod optimizer;
 pub mod segment;
