@@ -180,7 +180,12 @@ impl Device {
 
     /// Creates a buffer of `size` bytes (at least 16) in `location`.
     pub fn buffer(&self, name: &str, size: u64, location: MemoryLocation) -> GpuResult<Buffer> {
-        Buffer::new(&self.shared, name, size.max(16), location)
+        Buffer::new(
+            &self.shared,
+            name,
+            size.max(16).next_multiple_of(4),
+            location,
+        )
     }
 
     /// Creates the compute pipeline for `spirv`, whose bindings are storage
@@ -549,6 +554,18 @@ impl Stream {
             self.submit("upload")?;
         }
         Ok(())
+    }
+
+    /// Sets every word of `buffer` to `word`.
+    pub fn fill(&mut self, buffer: &Buffer, word: u32) -> GpuResult<()> {
+        // SAFETY: the buffer outlives the call, which waits for the fill;
+        // WHOLE_SIZE covers the whole buffer, whose size is a multiple of 4.
+        unsafe {
+            self.record(|device, commands| {
+                device.cmd_fill_buffer(commands, buffer.raw, 0, vk::WHOLE_SIZE, word);
+            })?;
+        }
+        self.submit("fill")
     }
 
     /// Reads `len` bytes of `buffer` from `offset`, through a staging buffer.

@@ -19,7 +19,7 @@ pub mod rows;
 pub mod shaders;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::Arc;
 

@@ -365,5 +365,8 @@ fn validation_layer_reports_misuse() {
     let kernel = gpu.devices[0].kernel(&name, spirv, 8);
     drop(kernel);
     let messages = gpu.instance.validation_messages();
-    assert!(!messages.is_empty(), "a layout missing bindings 8..=10 went unreported");
+    assert!(
+        !messages.is_empty(),
+        "a layout missing bindings 8..=10 went unreported"
+    );
 }

@@ -50,6 +50,18 @@ struct EntryPoint {
     level: usize,
 }
 
+/// The tables of a graph under construction, taken apart
+/// ([`GraphUnderConstruction::into_parts`]).
+#[cfg(feature = "gpu")]
+#[derive(Debug)]
+pub(crate) struct GraphParts {
+    pub(crate) levels: Vec<u8>,
+    pub(crate) layer0: Vec<u32>,
+    pub(crate) upper_offsets: Vec<u64>,
+    pub(crate) upper: Vec<u32>,
+    pub(crate) entry: Option<(u32, usize)>,
+}
+
 #[derive(Debug)]
 pub(crate) struct GraphUnderConstruction<'a, V: ?Sized> {
     vectors: &'a V,
@@ -298,6 +310,24 @@ impl<'a, V: VectorSource + ?Sized> GraphUnderConstruction<'a, V> {
             .chunks_exact(1 + self.params.m0)
             .map(|record| record[1..1 + record[0] as usize].to_vec())
             .collect()
+    }
+
+    /// The tables as they stand, for a builder that carries on elsewhere
+    /// (the GPU builder uploads them after a CPU-built prefix): `layer0`,
+    /// `upper_offsets`, `upper`, and the entry point (node, level).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn into_parts(self) -> GraphParts {
+        let plain = |words: Vec<AtomicU32>| -> Vec<u32> {
+            words.into_iter().map(AtomicU32::into_inner).collect()
+        };
+        let entry = *self.entry.lock();
+        GraphParts {
+            levels: self.levels,
+            layer0: plain(self.layer0),
+            upper_offsets: self.upper_offsets,
+            upper: plain(self.upper),
+            entry: entry.map(|e| (e.node, e.level)),
+        }
     }
 
     /// The finished graph. The tables are already in its layout; turning

@@ -37,6 +37,8 @@ mod builder;
 mod building;
 mod error;
 pub mod format;
+#[cfg(feature = "gpu")]
+pub mod gpu_builder;
 mod graph;
 pub mod level;
 mod metric;
@@ -49,6 +51,8 @@ mod vectors;
 mod visited;
 mod writer;
 
+#[cfg(all(test, feature = "gpu"))]
+mod gpu_tests;
 #[cfg(test)]
 mod payload_tests;
 #[cfg(test)]

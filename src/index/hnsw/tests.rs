@@ -501,7 +501,7 @@ fn version_1_files_still_open() {
 }
 
 /// The invariants listed in `mod.rs`, checked link by link.
-fn check_invariants(
+pub(super) fn check_invariants(
     graph: &HnswGraph,
     vectors: &DenseVectors<'_>,
     params: &HnswParams,
