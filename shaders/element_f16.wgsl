@@ -9,13 +9,22 @@ fn high_half(w: vec4<u32>) -> vec4<f32> {
     return vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
 }
 
+fn accumulate_words(acc: vec4<f32>, a: vec4<u32>, b: vec4<u32>) -> vec4<f32> {
+    return accumulate(accumulate(acc, low_half(a), low_half(b)), high_half(a), high_half(b));
+}
+
 fn row_sum(x: u32, y: u32) -> f32 {
+    let a = locate(x);
+    let b = locate(y);
     var acc = vec4<f32>(0.0);
-    for (var i = 0u; i < params.stride; i++) {
-        let a = load(x, i);
-        let b = load(y, i);
-        acc = accumulate(acc, low_half(a), low_half(b));
-        acc = accumulate(acc, high_half(a), high_half(b));
+    if a.x == 0u && b.x == 0u {
+        for (var i = 0u; i < params.stride; i++) {
+            acc = accumulate_words(acc, vectors0[a.y + i], vectors0[b.y + i]);
+        }
+    } else {
+        for (var i = 0u; i < params.stride; i++) {
+            acc = accumulate_words(acc, load_from(a.x, a.y + i), load_from(b.x, b.y + i));
+        }
     }
     return (acc.x + acc.y) + (acc.z + acc.w);
 }

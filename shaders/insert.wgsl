@@ -36,6 +36,8 @@ struct Params {
 // `patch_cap` per group: (neighbour, level, key bits, 0).
 @group(0) @binding(16) var<storage, read_write> patches: array<vec4<u32>>;
 @group(0) @binding(17) var<storage, read_write> patch_counts: array<u32>;
+// [0]: keys computed by the whole dispatch.
+@group(0) @binding(18) var<storage, read_write> stats: array<atomic<u32>>;
 
 var<workgroup> touched_count: atomic<u32>;
 var<workgroup> touched_copy: u32;
@@ -180,6 +182,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let level = levels[node];
     let top = params.entry_level;
     if t == 0u {
+        atomicStore(&evaluations, 0u);
         atomicStore(&touched_count, 0u);
         best_node = params.entry;
         best_key = key(node, params.entry);
@@ -226,7 +229,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
         l--;
     }
+    workgroupBarrier();
     if t == 0u {
         patch_counts[g] = patch_count;
+        atomicAdd(&stats[0], atomicLoad(&evaluations));
     }
 }

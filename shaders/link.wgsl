@@ -20,6 +20,8 @@ struct Params {
 @group(0) @binding(13) var<storage, read> groups: array<vec4<u32>>;
 // (new point, key bits of new point against neighbour)
 @group(0) @binding(14) var<storage, read> items: array<vec2<u32>>;
+// [0]: keys computed by the whole dispatch.
+@group(0) @binding(15) var<storage, read_write> stats: array<atomic<u32>>;
 
 var<workgroup> prune_key: array<f32, 129>;
 var<workgroup> prune_node: array<u32, 129>;
@@ -37,6 +39,10 @@ fn main(
     if j >= params.group_count {
         return;
     }
+    if t == 0u {
+        atomicStore(&evaluations, 0u);
+    }
+    workgroupBarrier();
     let group = groups[j];
     let target_node = group.x;
     let level = group.y;
@@ -105,5 +111,8 @@ fn main(
         }
         storageBarrier();
         workgroupBarrier();
+    }
+    if t == 0u {
+        atomicAdd(&stats[0], atomicLoad(&evaluations));
     }
 }

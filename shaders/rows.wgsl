@@ -12,10 +12,16 @@
 @group(0) @binding(6) var<storage, read> vectors6: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read> vectors7: array<vec4<u32>>;
 
-// Word `i` of row `row`.
-fn load(row: u32, i: u32) -> vec4<u32> {
+// Where row `row` lives: (buffer, index of its first word).
+fn locate(row: u32) -> vec2<u32> {
     let chunk = row / params.rows_per_chunk;
-    let index = (row - chunk * params.rows_per_chunk) * params.stride + i;
+    return vec2<u32>(chunk, (row - chunk * params.rows_per_chunk) * params.stride);
+}
+
+// Word `index` of buffer `chunk`. The switch costs little on a GPU but
+// runs every case on a SIMD CPU device (llvmpipe) whose lanes disagree,
+// so `row_sum` reads buffer 0 directly when both rows are there.
+fn load_from(chunk: u32, index: u32) -> vec4<u32> {
     switch chunk {
         case 0u: { return vectors0[index]; }
         case 1u: { return vectors1[index]; }
@@ -28,9 +34,14 @@ fn load(row: u32, i: u32) -> vec4<u32> {
     }
 }
 
+// Keys this workgroup computed: the graph kernels report it, so that the
+// benchmark can compare the work per inserted point with the CPU's.
+var<workgroup> evaluations: atomic<u32>;
+
 // The key of row `y` against row `x`: lower is closer, never NaN (NaN
 // becomes +inf and ranks last), as `Metric::key` on the CPU.
 fn key(x: u32, y: u32) -> f32 {
+    atomicAdd(&evaluations, 1u);
     let k = finish(row_sum(x, y));
     if (bitcast<u32>(k) & 0x7fffffffu) > 0x7f800000u {
         return bitcast<f32>(0x7f800000u);

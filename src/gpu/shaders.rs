@@ -57,8 +57,8 @@ impl KernelKind {
     pub fn bindings(self) -> u32 {
         match self {
             KernelKind::Distances | KernelKind::TopK => 11,
-            KernelKind::Insert => 18,
-            KernelKind::Link => 15,
+            KernelKind::Insert => 19,
+            KernelKind::Link => 16,
         }
     }
 

@@ -100,6 +100,8 @@ pub struct GpuBuildStats {
     pub cpu_points: usize,
     pub gpu_points: usize,
     pub batches: usize,
+    /// Keys the GPU kernels computed (the CPU prefix's are not counted).
+    pub gpu_distance_evaluations: u64,
     pub seconds: f64,
 }
 
@@ -185,6 +187,7 @@ pub fn build_on_gpu(
                 );
             }
         }
+        stats.gpu_distance_evaluations = run.evaluations();
         let (layer0, upper) = run.download()?;
         stats.gpu_points = rest.len();
         HnswGraph::from_built(
@@ -254,6 +257,9 @@ struct GpuRun<'a> {
     patch_counts: Buffer,
     groups: Buffer,
     items: Buffer,
+    /// Word 0 counts the keys the kernels computed.
+    stats: Buffer,
+    evaluations: u64,
     visited_words: u32,
     touched_cap: u32,
     patch_cap: u32,
@@ -357,6 +363,12 @@ impl<'a> GpuRun<'a> {
             patch_counts,
             groups: groups_buffer,
             items,
+            stats: {
+                let mut stats = device.buffer("stats", 16, MemoryLocation::GpuToCpu)?;
+                stats.write(0, &[0; 16]);
+                stats
+            },
+            evaluations: 0,
             rows,
             visited_words,
             touched_cap,
@@ -397,6 +409,7 @@ impl<'a> GpuRun<'a> {
             &self.touched,
             &self.patches,
             &self.patch_counts,
+            &self.stats,
         ]);
         self.stream
             .dispatch(&self.insert, &bindings, [batch.len() as u32, 1, 1])?;
@@ -415,6 +428,7 @@ impl<'a> GpuRun<'a> {
             }
         }
         if links.is_empty() {
+            self.collect_stats();
             return Ok(());
         }
         links.sort_by_key(|&(neighbour, layer, _, _)| (neighbour, layer));
@@ -452,10 +466,24 @@ impl<'a> GpuRun<'a> {
             &self.levels,
             &self.groups,
             &self.items,
+            &self.stats,
         ]);
         let x = group_count.min(65_535);
         let y = group_count.div_ceil(x);
-        self.stream.dispatch(&self.link, &bindings, [x, y, 1])
+        self.stream.dispatch(&self.link, &bindings, [x, y, 1])?;
+        self.collect_stats();
+        Ok(())
+    }
+
+    /// Keys computed so far.
+    fn evaluations(&self) -> u64 {
+        self.evaluations
+    }
+
+    /// Moves the kernels' 32-bit count into the 64-bit total.
+    fn collect_stats(&mut self) {
+        self.evaluations += u64::from(to_words(&self.stats.read()[..4])[0]);
+        self.stats.write(0, &[0; 4]);
     }
 
     /// The link tables, back on the host.
