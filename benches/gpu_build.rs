@@ -160,10 +160,13 @@ fn run(base: &[f32], dim: usize, queries: &[f32], truth: Option<Vec<Vec<u32>>>, 
     cpu_build(&counting);
     let cpu_keys = counting.keys.load(Ordering::Relaxed) as f64 / vectors.len() as f64;
 
-    let options = GpuBuildOptions {
+    let mut options = GpuBuildOptions {
         groups,
         ..GpuBuildOptions::default()
     };
+    if let Some(growth) = env_usize("VECFORGE_BENCH_GROWTH") {
+        options.growth = growth;
+    }
     let started = Instant::now();
     let (gpu_graph, stats) = build_on_gpu(
         device,

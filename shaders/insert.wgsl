@@ -8,9 +8,16 @@
 // and writes its own links. The links back (neighbour -> point) cannot be
 // written here, since several points of a batch may reach the same
 // neighbour: each group records them as patches, which `link.wgsl` applies
-// per neighbour in batch order. Points of one batch do not see each other;
-// nothing else in the graph changes during the dispatch, so reads need no
-// synchronisation.
+// per neighbour in batch order. Nothing in the graph that a search reads
+// changes during the dispatch, so reads need no synchronisation.
+//
+// Points of one batch cannot find each other through the graph, so after
+// each layer's beam search a point also scores its batch-mates on that
+// layer and offers them to the neighbour selection (`offer_mates`). They
+// enter the list marked expanded and MATE: never expanded (their links
+// are being written by their own groups), kept as candidates on the
+// layers below. With a batch of one point there are no mates, and the
+// build is the CPU's sequential insertion step for step.
 //
 // Each group owns `visited_words` words of the visited bit set and
 // `touched_cap` slots listing the bits it set, so that it clears only
@@ -36,7 +43,8 @@ struct Params {
 // `patch_cap` per group: (neighbour, level, key bits, 0).
 @group(0) @binding(16) var<storage, read_write> patches: array<vec4<u32>>;
 @group(0) @binding(17) var<storage, read_write> patch_counts: array<u32>;
-// [0]: keys computed by the whole dispatch.
+// [0]: keys computed by the whole dispatch; [1]: nonzero if some
+// invocation ran out of loop budget (see list.wgsl).
 @group(0) @binding(18) var<storage, read_write> stats: array<atomic<u32>>;
 
 var<workgroup> touched_count: atomic<u32>;
@@ -175,9 +183,33 @@ fn beam(t: u32, g: u32, node: u32, level: u32) {
     }
 }
 
+// Offers the other points of the batch that reach `level` to the list.
+fn offer_mates(t: u32, g: u32, node: u32, level: u32, batch_len: u32) {
+    for (var start = 0u; start < batch_len; start += WG) {
+        let i = start + t;
+        fresh_node[t] = NONE;
+        if i < batch_len {
+            let mate = batch[i];
+            if mate != node && levels[mate] >= level && visit(g, mate) {
+                let k = key(node, mate);
+                if admits(k, mate, params.ef) {
+                    fresh_key[t] = k;
+                    fresh_node[t] = mate | MATE | EXPANDED;
+                }
+            }
+        }
+        merge_fresh(t, params.ef);
+    }
+}
+
 @compute @workgroup_size(32)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups_launched: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+) {
     let g = wid.x;
+    let batch_len = groups_launched.x;
     let node = batch[g];
     let level = levels[node];
     let top = params.entry_level;
@@ -203,6 +235,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var l = min(level, top);
     loop {
         beam(t, g, node, l);
+        offer_mates(t, g, node, l, batch_len);
         select_neighbours(t, capacity(l));
         let kept = workgroupUniformLoad(&kept_len);
         let own = record(node, l);
@@ -220,14 +253,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if l == 0u {
             break;
         }
-        // Every entry found here seeds the search one layer down.
+        // Every entry found here seeds the search one layer down; mates
+        // stay marked expanded.
         for (var i = t; i < list_len; i += WG) {
-            let entry = list_node[list_base + i] & NODE;
-            list_node[list_base + i] = entry;
-            visit(g, entry);
+            let word = list_node[list_base + i];
+            if (word & MATE) == 0u {
+                list_node[list_base + i] = word & NODE;
+            }
+            visit(g, word & NODE);
         }
         workgroupBarrier();
         l--;
+    }
+    if budget_spent(params.m) {
+        atomicOr(&stats[1], 1u);
     }
     workgroupBarrier();
     if t == 0u {

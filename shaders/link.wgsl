@@ -20,7 +20,8 @@ struct Params {
 @group(0) @binding(13) var<storage, read> groups: array<vec4<u32>>;
 // (new point, key bits of new point against neighbour)
 @group(0) @binding(14) var<storage, read> items: array<vec2<u32>>;
-// [0]: keys computed by the whole dispatch.
+// [0]: keys computed by the whole dispatch; [1]: nonzero if some
+// invocation ran out of loop budget (see list.wgsl).
 @group(0) @binding(15) var<storage, read_write> stats: array<atomic<u32>>;
 
 var<workgroup> prune_key: array<f32, 129>;
@@ -111,6 +112,9 @@ fn main(
         }
         storageBarrier();
         workgroupBarrier();
+    }
+    if budget_spent(params.m) {
+        atomicOr(&stats[1], 1u);
     }
     if t == 0u {
         atomicAdd(&stats[0], atomicLoad(&evaluations));

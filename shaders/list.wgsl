@@ -2,7 +2,8 @@
 //
 // The list holds up to `cap` (key, node) pairs ordered as the CPU orders
 // `Candidate`s: key by `f32::total_cmp`, then node. Bit 31 of a node word
-// marks an entry already expanded by a beam search (nodes are below 2^31).
+// marks an entry already expanded by a beam search, bit 30 a point of the
+// same insert batch (nodes are below 2^30).
 // It lives in one half of a double buffer; a merge writes the other half
 // and flips `list_base`.
 //
@@ -11,13 +12,21 @@
 // candidate the results no longer hold could never be expanded there
 // either. Functions that contain barriers must be called by the whole
 // workgroup with the same arguments.
+//
+// Loop counts matter on llvmpipe: it ends every loop of an invocation once
+// the invocation has run 65,535 loop iterations in all (gallivm's loop
+// limiter), silently. The merge therefore ranks list entries by binary
+// search over the sorted fresh entries rather than by scanning them, and
+// the graph kernels end with `budget_spent`, which reports a cut-short
+// invocation so that the host can refuse the result.
 
 const WG: u32 = 32u;
 const LIST_CAP: u32 = 512u;
 const KEPT_CAP: u32 = 128u;
 const NONE: u32 = 0xffffffffu;
 const EXPANDED: u32 = 0x80000000u;
-const NODE: u32 = 0x7fffffffu;
+const MATE: u32 = 0x40000000u;
+const NODE: u32 = 0x3fffffffu;
 
 var<workgroup> list_key: array<f32, 1024>;
 var<workgroup> list_node: array<u32, 1024>;
@@ -27,6 +36,9 @@ var<workgroup> list_len: u32;
 var<workgroup> fresh_key: array<f32, WG>;
 var<workgroup> fresh_node: array<u32, WG>;
 var<workgroup> fresh_first: atomic<u32>;
+// The valid fresh entries, sorted.
+var<workgroup> sorted_key: array<f32, WG>;
+var<workgroup> sorted_node: array<u32, WG>;
 var<workgroup> merged_first: u32;
 // The neighbours the heuristic keeps.
 var<workgroup> kept_key: array<f32, KEPT_CAP>;
@@ -44,7 +56,7 @@ fn order(k: f32) -> u32 {
     return b | 0x80000000u;
 }
 
-// Whether (ka, na) sorts before (kb, nb); the expanded flag is ignored.
+// Whether (ka, na) sorts before (kb, nb); the flags are ignored.
 fn before(ka: f32, na: u32, kb: f32, nb: u32) -> bool {
     let oa = order(ka);
     let ob = order(kb);
@@ -86,6 +98,8 @@ fn merge_fresh(t: u32, cap: u32) -> u32 {
         }
     }
     if n != NONE {
+        sorted_key[below_me] = k;
+        sorted_node[below_me] = n;
         var lo = 0u;
         var hi = len;
         while lo < hi {
@@ -103,16 +117,22 @@ fn merge_fresh(t: u32, cap: u32) -> u32 {
             atomicMin(&fresh_first, rank);
         }
     }
+    workgroupBarrier();
     for (var i = t; i < len; i += WG) {
         let ki = list_key[base + i];
         let ni = list_node[base + i];
-        var rank = i;
-        for (var j = 0u; j < WG; j++) {
-            let nj = fresh_node[j];
-            if nj != NONE && before(fresh_key[j], nj, ki, ni) {
-                rank++;
+        // Fresh entries before this one: binary search of the sorted ones.
+        var lo = 0u;
+        var hi = valid;
+        while lo < hi {
+            let mid = (lo + hi) / 2u;
+            if before(sorted_key[mid], sorted_node[mid], ki, ni) {
+                lo = mid + 1u;
+            } else {
+                hi = mid;
             }
         }
+        let rank = i + lo;
         if rank < cap {
             list_key[out + rank] = ki;
             list_node[out + rank] = ni;
@@ -160,4 +180,15 @@ fn select_neighbours(t: u32, cap: u32) {
         }
     }
     workgroupBarrier();
+}
+
+// Runs a loop of `expected` (>= 2, from the params) iterations; true if it
+// ran fewer: the device's loop budget was spent and some loop of this
+// invocation was cut short (llvmpipe; see above).
+fn budget_spent(expected: u32) -> bool {
+    var ran = 0u;
+    for (var i = 0u; i < expected; i++) {
+        ran++;
+    }
+    return ran != expected;
 }

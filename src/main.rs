@@ -1,4 +1,6 @@
-//! The `vecforge` server: loads settings, opens storage, serves REST.
+//! The `vecforge` server: loads settings, opens storage (with the graph
+//! builder the `gpu` settings ask for), serves REST. `vecforge gpu-info`
+//! prints the Vulkan devices as the server would select them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 
 use vecforge::api::rest::{self, ApiKeys, RestOptions};
 use vecforge::api::service::{CollectionDefaults, Service};
-use vecforge::settings::Settings;
+use vecforge::index::hnsw::{CpuBuilder, SharedBuilder};
+use vecforge::optimizer::gpu::GpuCounters;
+use vecforge::settings::{GpuConfig, Settings};
 use vecforge::storage::Storage;
 
 /// A vector database server that speaks Qdrant's API.
@@ -21,6 +25,15 @@ struct Args {
     /// environment still wins).
     #[arg(long)]
     config_path: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print every Vulkan device, its capabilities, and whether the `gpu`
+    /// settings select it for HNSW builds; then exit.
+    GpuInfo,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,13 +49,21 @@ fn main() -> anyhow::Result<()> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
+    if let Some(Command::GpuInfo) = args.command {
+        return gpu_info(&settings.gpu);
+    }
     loaded.log_summary();
 
-    let storage = Arc::new(Storage::open(&settings.storage.storage_path).context("open storage")?);
+    let gpu = Arc::new(GpuCounters::default());
+    let builder = graph_builder(&settings.gpu, gpu.clone());
+    let storage = Arc::new(
+        Storage::open_with(&settings.storage.storage_path, builder).context("open storage")?,
+    );
     tracing::info!(path = %settings.storage.storage_path.display(), "storage ready");
     let service = Service {
         storage: storage.clone(),
         defaults: Arc::new(CollectionDefaults::from_settings(&settings)),
+        gpu,
     };
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -58,6 +79,92 @@ fn main() -> anyhow::Result<()> {
     storage.close();
     tracing::info!("storage closed");
     result
+}
+
+/// The GPU builder (with the CPU as fallback) when `gpu.indexing` is on,
+/// else the CPU builder; the log says which and why.
+fn graph_builder(config: &GpuConfig, counters: Arc<GpuCounters>) -> SharedBuilder {
+    if !config.indexing {
+        tracing::info!(
+            "GPU indexing is off (gpu.indexing: false); HNSW graphs are built on the CPU"
+        );
+        return Arc::new(CpuBuilder);
+    }
+    #[cfg(feature = "gpu")]
+    {
+        Arc::new(vecforge::optimizer::gpu::GpuIndexer::start(
+            config, counters,
+        ))
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        let _ = counters;
+        tracing::warn!(
+            "gpu.indexing is on, but this binary was built without the `gpu` feature; HNSW graphs are built on the CPU"
+        );
+        Arc::new(CpuBuilder)
+    }
+}
+
+/// `vecforge gpu-info`.
+#[cfg(feature = "gpu")]
+fn gpu_info(config: &GpuConfig) -> anyhow::Result<()> {
+    use vecforge::gpu::Gpu;
+
+    let (devices, selection) = match Gpu::probe(config) {
+        Ok(found) => found,
+        Err(error) => {
+            println!("No Vulkan devices: {error}");
+            return Ok(());
+        }
+    };
+    if devices.is_empty() {
+        println!("The Vulkan loader reports no devices.");
+    }
+    for (i, device) in devices.iter().enumerate() {
+        let verdict = if selection.chosen.contains(&i) {
+            "selected".to_owned()
+        } else {
+            let why = selection
+                .rejected
+                .iter()
+                .find(|(r, _)| *r == i)
+                .map_or("not selected", |(_, why)| why.as_str());
+            format!("skipped: {why}")
+        };
+        println!(
+            "[{}] {} ({}) — {verdict}",
+            device.index, device.name, device.kind
+        );
+        println!(
+            "    Vulkan {}, driver {}, subgroup {}..{}, f16 {}, int8 {}",
+            device.vulkan_version,
+            device.driver,
+            device.subgroup_min,
+            device.subgroup_max,
+            device.f16,
+            device.int8
+        );
+        println!(
+            "    device memory {} MiB, max storage buffer {} MiB, max allocation {} MiB, shared memory {} KiB",
+            device.memory_mb,
+            device.max_storage_buffer_range >> 20,
+            device.max_allocation >> 20,
+            device.max_shared_memory >> 10
+        );
+    }
+    println!(
+        "gpu.indexing: {} ({} device(s) selected)",
+        config.indexing,
+        selection.chosen.len()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_info(_config: &GpuConfig) -> anyhow::Result<()> {
+    println!("This binary was built without the `gpu` feature.");
+    Ok(())
 }
 
 async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {

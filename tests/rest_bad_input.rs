@@ -25,6 +25,7 @@ fn fixture_with(max_request_size_bytes: usize, api_keys: ApiKeys) -> Fixture {
     let service = Service {
         storage,
         defaults: Arc::new(defaults),
+        gpu: Default::default(),
     };
     let app = rest::router(
         service,

@@ -33,6 +33,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::index::hnsw::{CpuBuilder, SharedBuilder};
 pub use crate::segment::display_name;
 use crate::segment::filter::Filter;
 use crate::segment::payload::Payload;
@@ -109,17 +110,37 @@ impl Collection {
         name: &str,
         config: CollectionConfig,
     ) -> Result<Collection, CollectionError> {
+        Collection::create_with(dir, name, config, Arc::new(CpuBuilder))
+    }
+
+    /// [`Collection::create`] with graphs built by `builder`.
+    pub fn create_with(
+        dir: &Path,
+        name: &str,
+        config: CollectionConfig,
+        builder: SharedBuilder,
+    ) -> Result<Collection, CollectionError> {
         let io = |source| CollectionError::Io {
             path: dir.to_path_buf(),
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         config.store(dir).map_err(io)?;
-        Collection::open(dir, name)
+        Collection::open_with(dir, name, builder)
     }
 
-    /// Opens the collection in `dir` and replays its WAL.
+    /// Opens the collection in `dir` and replays its WAL; graphs are built
+    /// on the CPU.
     pub fn open(dir: &Path, name: &str) -> Result<Collection, CollectionError> {
+        Collection::open_with(dir, name, Arc::new(CpuBuilder))
+    }
+
+    /// [`Collection::open`] with graphs built by `builder`.
+    pub fn open_with(
+        dir: &Path,
+        name: &str,
+        builder: SharedBuilder,
+    ) -> Result<Collection, CollectionError> {
         let config = CollectionConfig::load(dir).map_err(|source| CollectionError::Io {
             path: dir.join(config::CONFIG_FILE),
             source,
@@ -157,7 +178,7 @@ impl Collection {
         let wal = Arc::new(wal);
         let holder = Arc::new(RwLock::new(holder));
         let config = Arc::new(RwLock::new(config));
-        let optimizer = Arc::new(OptimizerShared::default());
+        let optimizer = Arc::new(OptimizerShared::new(builder));
         let spawn_error = |source| CollectionError::Io {
             path: dir.to_path_buf(),
             source,

@@ -31,7 +31,7 @@ use super::config::CollectionConfig;
 use super::error::CollectionError;
 use super::holder::{field_path, SegmentHolder, SharedSegment};
 use super::manifest::SegmentId;
-use crate::index::hnsw::CpuBuilder;
+use crate::index::hnsw::SharedBuilder;
 use crate::optimizer::build::{self, BuildRequest, Progress};
 use crate::optimizer::planner::{self, OptimizerKind, Plan, SegmentStats, Thresholds, VectorStats};
 use crate::segment::meta::GraphParams;
@@ -115,15 +115,26 @@ struct State {
 }
 
 /// What the collection and its optimizer thread share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OptimizerShared {
     state: Mutex<State>,
     wake: Condvar,
     /// Raised at shutdown: a running build stops at its next check.
     cancel: AtomicBool,
+    /// Builds the graphs: the CPU, or a GPU with the CPU as fallback.
+    builder: SharedBuilder,
 }
 
 impl OptimizerShared {
+    pub fn new(builder: SharedBuilder) -> Self {
+        OptimizerShared {
+            state: Mutex::default(),
+            wake: Condvar::new(),
+            cancel: AtomicBool::new(false),
+            builder,
+        }
+    }
+
     /// Asks the optimizer to look for work now.
     pub fn notify(&self) {
         self.state.lock().dirty = true;
@@ -140,7 +151,7 @@ impl OptimizerShared {
     /// The optimizer's state, with the work pending in `holder` now.
     pub fn report(&self, holder: &SegmentHolder, config: &CollectionConfig) -> OptimizerReport {
         let stats = segment_stats(holder);
-        let plans = planner::plan(&stats, &thresholds(config));
+        let plans = planner::plan(&stats, &thresholds(config, self.builder.max_build_bytes()));
         let points: BTreeMap<SegmentId, usize> = stats.iter().map(|s| (s.id, s.points)).collect();
         let state = self.state.lock();
         let running: Vec<JobInfo> = state.running.iter().cloned().collect();
@@ -216,7 +227,10 @@ pub fn segment_stats(holder: &SegmentHolder) -> Vec<SegmentStats> {
 }
 
 /// The config's optimizer settings with every "auto" resolved.
-pub fn thresholds(config: &CollectionConfig) -> Thresholds {
+/// The planner's thresholds from `config`; `max_build_bytes` (the graph
+/// builder's limit, a GPU's) caps the segment size so that every segment
+/// the optimizer hands the builder fits.
+pub fn thresholds(config: &CollectionConfig, max_build_bytes: Option<u64>) -> Thresholds {
     let optimizers = &config.optimizer_config;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let graphs = config
@@ -242,9 +256,15 @@ pub fn thresholds(config: &CollectionConfig) -> Thresholds {
         indexing_threshold_kb: optimizers
             .indexing_threshold
             .unwrap_or(DEFAULT_INDEXING_THRESHOLD_KB),
-        max_segment_size_kb: optimizers
-            .max_segment_size
-            .unwrap_or(AUTO_SEGMENT_KB_PER_CPU * cpus),
+        max_segment_size_kb: {
+            let wanted = optimizers
+                .max_segment_size
+                .unwrap_or(AUTO_SEGMENT_KB_PER_CPU * cpus);
+            match max_build_bytes {
+                Some(bytes) => wanted.min(usize::try_from(bytes / 1024).unwrap_or(usize::MAX)),
+                None => wanted,
+            }
+        },
         segment_number: match optimizers.default_segment_number {
             0 => cpus,
             n => n,
@@ -292,7 +312,10 @@ impl OptimizerWorker {
         if disabled(&config) || self.shared.state.lock().stop {
             return None;
         }
-        let plans = planner::plan(&segment_stats(&self.holder.read()), &thresholds(&config));
+        let plans = planner::plan(
+            &segment_stats(&self.holder.read()),
+            &thresholds(&config, self.shared.builder.max_build_bytes()),
+        );
         let state = self.shared.state.lock();
         plans.into_iter().find(|plan| match &state.failed {
             Some((failed, at)) => failed != plan || at.elapsed() >= RETRY_AFTER,
@@ -303,7 +326,7 @@ impl OptimizerWorker {
     /// Runs one plan; false once the optimizer is stopping.
     fn run_job(&self, plan: Plan) -> bool {
         let config = self.config.read().clone();
-        let thresholds = thresholds(&config);
+        let thresholds = thresholds(&config, self.shared.builder.max_build_bytes());
         let (sources, id, dir, specs) = {
             let mut holder = self.holder.write();
             if plan.segments.contains(&holder.appendable_id()) {
@@ -375,16 +398,21 @@ impl OptimizerWorker {
                 &sources[0],
                 &request,
                 &id.to_string(),
-                &CpuBuilder,
+                &*self.shared.builder,
                 &self.shared.cancel,
                 &job.progress,
             )
             .map_err(CollectionError::from)
             .and_then(|done| self.attach(&sources[0], done))
         } else {
-            build::build_segment(&request, &CpuBuilder, &self.shared.cancel, &job.progress)
-                .map_err(CollectionError::from)
-                .and_then(|segment| self.swap(&plan, &sources, id, segment))
+            build::build_segment(
+                &request,
+                &*self.shared.builder,
+                &self.shared.cancel,
+                &job.progress,
+            )
+            .map_err(CollectionError::from)
+            .and_then(|segment| self.swap(&plan, &sources, id, segment))
         };
 
         let mut state = self.shared.state.lock();

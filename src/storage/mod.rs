@@ -23,6 +23,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::collection::{Collection, CollectionConfig, CollectionError, ErrorClass};
+use crate::index::hnsw::{CpuBuilder, SharedBuilder};
 pub use aliases::AliasOperation;
 use aliases::Aliases;
 pub use name::validate_collection_name;
@@ -90,12 +91,20 @@ pub struct Storage {
     aliases: RwLock<Aliases>,
     /// Serialises create / delete / alias changes.
     changes: Mutex<()>,
+    /// Builds every collection's graphs.
+    builder: SharedBuilder,
     _lock: File,
 }
 
 impl Storage {
-    /// Opens every collection under `dir` (creating `dir` if needed).
+    /// Opens every collection under `dir` (creating `dir` if needed);
+    /// graphs are built on the CPU.
     pub fn open(dir: &Path) -> Result<Storage, StorageError> {
+        Storage::open_with(dir, Arc::new(CpuBuilder))
+    }
+
+    /// [`Storage::open`] with every collection's graphs built by `builder`.
+    pub fn open_with(dir: &Path, builder: SharedBuilder) -> Result<Storage, StorageError> {
         let collections_dir = dir.join("collections");
         std::fs::create_dir_all(&collections_dir).map_err(io_err(&collections_dir))?;
         let lock_path = dir.join(".lock");
@@ -113,7 +122,7 @@ impl Storage {
                 std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
                 continue;
             }
-            let collection = Collection::open(&path, &name)?;
+            let collection = Collection::open_with(&path, &name, builder.clone())?;
             tracing::info!(
                 collection = name,
                 points = collection.points_count(),
@@ -127,6 +136,7 @@ impl Storage {
             collections: RwLock::new(collections),
             aliases: RwLock::new(aliases),
             changes: Mutex::new(()),
+            builder,
             _lock: lock,
         })
     }
@@ -174,7 +184,7 @@ impl Storage {
         File::open(&parent)
             .and_then(|d| d.sync_all())
             .map_err(io_err(&parent))?;
-        let collection = Collection::open(&dir, name)?;
+        let collection = Collection::open_with(&dir, name, self.builder.clone())?;
         self.collections
             .write()
             .insert(name.to_string(), Arc::new(collection));

@@ -20,6 +20,7 @@ pub fn open(dir: &Path) -> (Arc<Storage>, Router) {
     let service = Service {
         storage: storage.clone(),
         defaults: Arc::new(super::defaults()),
+        gpu: Default::default(),
     };
     let app = rest::router(
         service,

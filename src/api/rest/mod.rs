@@ -66,6 +66,7 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(health))
+        .route("/telemetry", get(telemetry))
         .route("/collections", get(list_collections))
         .route("/collections/aliases", post(change_aliases))
         .route("/aliases", get(list_aliases))
@@ -157,6 +158,10 @@ async fn root() -> Json<serde_json::Value> {
 
 async fn health() -> &'static str {
     "healthz check passed"
+}
+
+async fn telemetry(State(s): State<Service>) -> Response {
+    call(s, |s| Ok(s.telemetry())).await
 }
 
 async fn list_collections(State(s): State<Service>) -> Response {

@@ -12,6 +12,7 @@ pub mod payload_index;
 pub mod points;
 pub mod query;
 pub mod selectors;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -86,6 +87,8 @@ impl CollectionDefaults {
 pub struct Service {
     pub storage: Arc<Storage>,
     pub defaults: Arc<CollectionDefaults>,
+    /// GPU build counters for `GET /telemetry` (zero when GPU indexing is off).
+    pub gpu: Arc<crate::optimizer::gpu::GpuCounters>,
 }
 
 /// Parses a JSON body into `T`, naming the offending field on failure.

@@ -51,7 +51,7 @@ pub const LOG_INTERVAL: Duration = Duration::from_secs(5);
 /// Every builder assigns levels with [`super::level::level`] and produces
 /// the same [`HnswGraph`] format, so the graph's consumers never know which
 /// one ran.
-pub trait GraphBuilder {
+pub trait GraphBuilder: std::fmt::Debug {
     fn build(
         &self,
         vectors: &dyn VectorSource,
@@ -61,7 +61,16 @@ pub trait GraphBuilder {
         cancel: &AtomicBool,
         progress: &dyn Fn(usize),
     ) -> Result<HnswGraph, IndexError>;
+
+    /// The most vector bytes one build should be given, if the builder has
+    /// a limit (a GPU's memory); the optimizer caps segment sizes by it.
+    fn max_build_bytes(&self) -> Option<u64> {
+        None
+    }
 }
+
+/// A builder shared by every collection's optimizer thread.
+pub type SharedBuilder = std::sync::Arc<dyn GraphBuilder + Send + Sync>;
 
 /// Builds on the CPU with rayon; see the module docs.
 #[derive(Debug, Default, Clone, Copy)]

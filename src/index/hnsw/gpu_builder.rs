@@ -74,6 +74,8 @@ pub struct GpuBuildOptions {
     pub groups: usize,
     /// Points inserted on the CPU before the GPU takes over.
     pub cpu_prefix: usize,
+    /// A batch is at most `1 / growth` of the points already inserted.
+    pub growth: usize,
     /// Store rows as f16 on the device (`gpu.force_half_precision`).
     pub half_precision: bool,
     /// Which of the device's queues to use.
@@ -87,6 +89,7 @@ impl Default for GpuBuildOptions {
         GpuBuildOptions {
             groups: 512,
             cpu_prefix: SEQUENTIAL_PREFIX,
+            growth: 16,
             half_precision: false,
             queue: 0,
             timeout: Duration::from_secs(300),
@@ -161,12 +164,16 @@ pub fn build_on_gpu(
         let mut entry = parts.entry.expect("the prefix inserted at least one point");
         let mut done = prefix;
         let mut last_log = Instant::now();
-        for (i, batch) in rest.chunks(options.groups.max(1)).enumerate() {
+        let mut start = 0;
+        while start < rest.len() {
             check(cancel)?;
-            if i == rest.len() / options.groups.max(1) / 2 {
+            if start >= rest.len() / 2 {
                 fault::at(fault::Point::Build)?;
                 fault::at(fault::Point::Lost)?;
             }
+            let len = batch_len(options, done).min(rest.len() - start);
+            let batch = &rest[start..start + len];
+            start += len;
             run.insert(batch, entry)?;
             for &node in batch {
                 let level = usize::from(parts.levels[node as usize]);
@@ -211,6 +218,13 @@ pub fn build_on_gpu(
         "HNSW graph built on the GPU"
     );
     Ok((graph, stats))
+}
+
+/// Points in the next batch when `inserted` are in the graph: `groups`,
+/// but at most `1 / growth` of the graph, so that a batch never makes up a
+/// large share of what it is inserted into.
+fn batch_len(options: &GpuBuildOptions, inserted: usize) -> usize {
+    (inserted / options.growth.max(1)).clamp(1, options.groups.max(1))
 }
 
 fn finish(params: &HnswParams, distance: Distance, parts: GraphParts) -> HnswGraph {
@@ -260,6 +274,7 @@ struct GpuRun<'a> {
     /// Word 0 counts the keys the kernels computed.
     stats: Buffer,
     evaluations: u64,
+    device_name: String,
     visited_words: u32,
     touched_cap: u32,
     patch_cap: u32,
@@ -369,6 +384,7 @@ impl<'a> GpuRun<'a> {
                 stats
             },
             evaluations: 0,
+            device_name: info.name.clone(),
             rows,
             visited_words,
             touched_cap,
@@ -414,6 +430,10 @@ impl<'a> GpuRun<'a> {
         self.stream
             .dispatch(&self.insert, &bindings, [batch.len() as u32, 1, 1])?;
 
+        if self.stats.read()[4..8] != [0; 4] {
+            // Cut-short searches: their patches cannot be trusted.
+            return self.collect_stats();
+        }
         // Group the patches by (neighbour, layer), batch order kept.
         let counts = to_words(&self.patch_counts.read()[..batch.len() * 4]);
         let patches = to_words(self.patches.read());
@@ -428,8 +448,7 @@ impl<'a> GpuRun<'a> {
             }
         }
         if links.is_empty() {
-            self.collect_stats();
-            return Ok(());
+            return self.collect_stats();
         }
         links.sort_by_key(|&(neighbour, layer, _, _)| (neighbour, layer));
         let mut groups: Vec<u32> = Vec::new();
@@ -471,8 +490,7 @@ impl<'a> GpuRun<'a> {
         let x = group_count.min(65_535);
         let y = group_count.div_ceil(x);
         self.stream.dispatch(&self.link, &bindings, [x, y, 1])?;
-        self.collect_stats();
-        Ok(())
+        self.collect_stats()
     }
 
     /// Keys computed so far.
@@ -480,14 +498,34 @@ impl<'a> GpuRun<'a> {
         self.evaluations
     }
 
-    /// Moves the kernels' 32-bit count into the 64-bit total.
-    fn collect_stats(&mut self) {
-        self.evaluations += u64::from(to_words(&self.stats.read()[..4])[0]);
-        self.stats.write(0, &[0; 4]);
+    /// Moves the kernels' 32-bit count into the 64-bit total, and fails if
+    /// a kernel reported loops cut short.
+    fn collect_stats(&mut self) -> Result<(), GpuError> {
+        let words = to_words(&self.stats.read()[..8]);
+        self.evaluations += u64::from(words[0]);
+        self.stats.write(0, &[0; 8]);
+        if words[1] != 0 {
+            return Err(GpuError::Unsupported(format!(
+                "{} cut a shader loop short (llvmpipe ends an invocation's loops after 65,535 iterations); lower ef_construct or use a GPU",
+                self.device_name
+            )));
+        }
+        Ok(())
     }
 
     /// The link tables, back on the host.
     fn download(mut self) -> Result<(Vec<u32>, Vec<u32>), GpuError> {
+        #[cfg(test)]
+        {
+            // Every group clears the visited bits it set.
+            let visited = to_words(
+                &self
+                    .stream
+                    .download(&self.visited, 0, self.visited.size())?,
+            );
+            let stale = visited.iter().filter(|&&w| w != 0).count();
+            assert_eq!(stale, 0, "{stale} visited words left set");
+        }
         let layer0 = to_words(&self.stream.download(&self.layer0, 0, self.layer0.size())?);
         let layer0_words = self.n as usize * (1 + self.params.m0);
         let upper = to_words(&self.stream.download(&self.upper, 0, self.upper_words * 4)?);

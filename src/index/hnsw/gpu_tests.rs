@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::gpu_builder::{build_on_gpu, GpuBuildOptions};
+use super::gpu_builder::{build_on_gpu, GpuBuildError, GpuBuildOptions};
 use super::tests::{build, check_invariants, clustered, params, random_rows, recall};
 use super::*;
 use crate::gpu::tests::{finish, test_gpu};
@@ -46,18 +46,26 @@ fn single_group_builds_equal_the_cpu_build() {
         cpu_prefix: 50,
         ..GpuBuildOptions::default()
     };
-    for distance in [Distance::Euclid, Distance::Dot, Distance::Manhattan] {
-        let base = random_rows(700, 12, distance, 5, true);
-        let vectors = DenseVectors::new(&base, 12);
+    let cases = [
+        (Distance::Euclid, 12, 6, 24),
+        (Distance::Dot, 12, 6, 24),
+        (Distance::Manhattan, 12, 6, 24),
+        // ef above the workgroup width, links filling it.
+        (Distance::Euclid, 64, 16, 100),
+        (Distance::Dot, 384, 16, 100),
+    ];
+    for (distance, dim, m, ef) in cases {
+        let base = random_rows(1500, dim, distance, 5, true);
+        let vectors = DenseVectors::new(&base, dim);
         let params = HnswParams {
             max_threads: 1,
-            ..HnswParams::new(6, 24)
+            ..HnswParams::new(m, ef)
         };
         let cpu = build(&vectors, distance, &params);
         let gpu_graph = gpu_build(device, &options, &vectors, distance, &params, &|_| true);
         check_invariants(&gpu_graph, &vectors, &params, &|_| true);
         if cpu != gpu_graph {
-            let first = (0..700u32)
+            let first = (0..1500u32)
                 .flat_map(|i| (0..=cpu.level(PointOffset(i))).map(move |l| (i, l)))
                 .find(|&(i, l)| {
                     cpu.links(PointOffset(i), l).collect::<Vec<_>>()
@@ -130,5 +138,100 @@ fn unindexed_points_are_left_out_on_the_gpu() {
         &indexed,
     );
     check_invariants(&graph, &vectors, &params, &indexed);
+    finish(gpu);
+}
+
+/// The same on real-valued 384-d rows: the GPU's sums round differently
+/// from the CPU's, so the graph may differ where two keys are within an ulp,
+/// but a sequential build must give the same lists almost everywhere and
+/// the same recall.
+#[test]
+fn single_group_builds_on_real_valued_rows_match_the_cpu() {
+    let Some(gpu) = test_gpu() else { return };
+    let dim = 384;
+    let (base, queries) = clustered(2000, 100, dim, Distance::Cosine, 17);
+    let vectors = DenseVectors::new(&base, dim);
+    let params = HnswParams {
+        max_threads: 1,
+        ..HnswParams::new(16, 100)
+    };
+    let cpu = build(&vectors, Distance::Cosine, &params);
+    let options = GpuBuildOptions {
+        groups: 1,
+        cpu_prefix: 50,
+        ..GpuBuildOptions::default()
+    };
+    let graph = gpu_build(
+        &gpu.devices[0],
+        &options,
+        &vectors,
+        Distance::Cosine,
+        &params,
+        &|_| true,
+    );
+    let differing = (0..2000u32)
+        .filter(|&i| {
+            cpu.links(PointOffset(i), 0).collect::<Vec<_>>()
+                != graph.links(PointOffset(i), 0).collect::<Vec<_>>()
+        })
+        .count();
+    assert!(differing <= 20, "{differing} of 2000 layer-0 lists differ");
+    for ef in [16, 64] {
+        let c = recall(&cpu, &vectors, &queries, Distance::Cosine, 10, ef, &|_| {
+            true
+        });
+        let g = recall(
+            &graph,
+            &vectors,
+            &queries,
+            Distance::Cosine,
+            10,
+            ef,
+            &|_| true,
+        );
+        assert!(g >= c - 0.005, "ef {ef}: GPU {g} vs CPU {c}");
+    }
+    finish(gpu);
+}
+
+/// A build that needs more loop iterations per invocation than llvmpipe
+/// allows (65,535) is refused, not returned half-searched; a real GPU
+/// builds it.
+#[test]
+fn cut_short_kernels_are_reported() {
+    let Some(gpu) = test_gpu() else { return };
+    let device = &gpu.devices[0];
+    let dim = 384;
+    let (base, _) = clustered(3000, 0, dim, Distance::Cosine, 5);
+    let vectors = DenseVectors::new(&base, dim);
+    let params = HnswParams::new(16, 512);
+    let options = GpuBuildOptions {
+        groups: 64,
+        cpu_prefix: 200,
+        ..GpuBuildOptions::default()
+    };
+    let result = build_on_gpu(
+        device,
+        &options,
+        &vectors,
+        Distance::Cosine,
+        &params,
+        &|_| true,
+        &AtomicBool::new(false),
+        &|_| {},
+    );
+    if device.info().name.contains("llvmpipe") {
+        match result {
+            Err(GpuBuildError::Gpu(crate::gpu::GpuError::Unsupported(why))) => {
+                assert!(why.contains("cut a shader loop short"), "{why}")
+            }
+            other => panic!(
+                "expected the loop budget to run out on llvmpipe: {:?}",
+                other.map(|_| ())
+            ),
+        }
+    } else {
+        result.unwrap_or_else(|e| panic!("{e:?}"));
+    }
     finish(gpu);
 }

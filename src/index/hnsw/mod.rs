@@ -58,7 +58,7 @@ mod payload_tests;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{CpuBuilder, GraphBuilder};
+pub use builder::{CpuBuilder, GraphBuilder, SharedBuilder};
 pub use error::IndexError;
 pub use graph::{GraphMeta, HnswGraph};
 pub use params::{HnswParams, DEFAULT_SEED, MAX_LINKS};

@@ -1,0 +1,317 @@
+//! HNSW builds on the GPU, with the CPU as the fallback.
+//!
+//! [`GpuIndexer`] is the [`GraphBuilder`] the optimizer uses when
+//! `gpu.indexing` is on. It owns the Vulkan devices the `gpu` settings
+//! select and hands each build a free queue, waiting at most
+//! [`BUSY_WAIT`] for one. Any GPU failure — no loader, no device, init,
+//! out of memory, device lost, timeout, or a segment too large for the
+//! device — logs one warning with the reason, counts a fallback, and builds
+//! that segment on the CPU; a lost device is dropped and created again for
+//! the next build. [`GpuCounters`] is what `GET /telemetry` reports.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// One device in telemetry.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TelemetryDevice {
+    pub index: usize,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub vulkan_version: String,
+    pub f16: bool,
+    pub memory_mb: u64,
+}
+
+/// `result.gpu` of `GET /telemetry`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct GpuTelemetry {
+    /// The devices in use (empty when GPU indexing is off or unusable).
+    pub devices: Vec<TelemetryDevice>,
+    pub builds_on_gpu: u64,
+    pub builds_fell_back: u64,
+    pub last_fallback_reason: Option<String>,
+}
+
+/// Counters shared by the indexer and the API.
+#[derive(Debug, Default)]
+pub struct GpuCounters {
+    builds_on_gpu: AtomicU64,
+    builds_fell_back: AtomicU64,
+    last_fallback_reason: Mutex<Option<String>>,
+    devices: Mutex<Vec<TelemetryDevice>>,
+}
+
+impl GpuCounters {
+    pub fn snapshot(&self) -> GpuTelemetry {
+        GpuTelemetry {
+            devices: self.devices.lock().clone(),
+            builds_on_gpu: self.builds_on_gpu.load(Ordering::Relaxed),
+            builds_fell_back: self.builds_fell_back.load(Ordering::Relaxed),
+            last_fallback_reason: self.last_fallback_reason.lock().clone(),
+        }
+    }
+
+    fn on_gpu(&self) {
+        self.builds_on_gpu.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn fell_back(&self, reason: String) {
+        self.builds_fell_back.fetch_add(1, Ordering::Relaxed);
+        *self.last_fallback_reason.lock() = Some(reason);
+    }
+}
+
+#[cfg(feature = "gpu")]
+pub use with_gpu::{GpuIndexer, BUSY_WAIT, MAX_BUILD_BYTES};
+
+#[cfg(feature = "gpu")]
+mod with_gpu {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use parking_lot::{Condvar, Mutex};
+
+    use super::{GpuCounters, TelemetryDevice};
+    use crate::gpu::{fault, Device, Gpu, GpuError, Instance};
+    use crate::index::distance::Distance;
+    use crate::index::hnsw::gpu_builder::{build_on_gpu, GpuBuildError, GpuBuildOptions};
+    use crate::index::hnsw::{
+        CpuBuilder, GraphBuilder, HnswGraph, HnswParams, IndexError, VectorSource,
+    };
+    use crate::segment::point_id::PointOffset;
+    use crate::settings::GpuConfig;
+
+    /// The most vector data one GPU build takes, whatever the device holds.
+    pub const MAX_BUILD_BYTES: u64 = 16 << 30;
+    /// How long a build waits for a free GPU queue before using the CPU.
+    pub const BUSY_WAIT: Duration = Duration::from_secs(60);
+    /// Bound on one GPU submission; past it the device counts as hung.
+    const SUBMIT_TIMEOUT: Duration = Duration::from_secs(300);
+
+    #[derive(Default)]
+    struct Devices {
+        /// `None` before the first open and after a device was lost.
+        gpu: Option<Gpu>,
+        /// Builds running on each device of `gpu`.
+        busy: Vec<usize>,
+    }
+
+    /// Builds graphs on the GPU, falling back to the CPU.
+    pub struct GpuIndexer {
+        config: GpuConfig,
+        validation: bool,
+        devices: Mutex<Devices>,
+        freed: Condvar,
+        counters: Arc<GpuCounters>,
+        busy_wait: Duration,
+    }
+
+    impl std::fmt::Debug for GpuIndexer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("GpuIndexer")
+                .field("config", &self.config)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// A device slot held for one build.
+    struct Lease<'a> {
+        indexer: &'a GpuIndexer,
+        slot: usize,
+        /// The queue this build submits to.
+        queue: usize,
+        device: Device,
+    }
+
+    impl Drop for Lease<'_> {
+        fn drop(&mut self) {
+            let mut devices = self.indexer.devices.lock();
+            if let Some(busy) = devices.busy.get_mut(self.slot) {
+                *busy = busy.saturating_sub(1);
+            }
+            self.indexer.freed.notify_all();
+        }
+    }
+
+    impl GpuIndexer {
+        /// Opens the devices now, so that the start-up log says which GPU
+        /// was found and used or why the CPU will build instead.
+        pub fn start(config: &GpuConfig, counters: Arc<GpuCounters>) -> GpuIndexer {
+            let indexer = GpuIndexer {
+                config: config.clone(),
+                validation: Instance::validation_requested(),
+                devices: Mutex::new(Devices::default()),
+                freed: Condvar::new(),
+                counters,
+                busy_wait: BUSY_WAIT,
+            };
+            let mut devices = indexer.devices.lock();
+            if let Err(error) = indexer.open(&mut devices) {
+                tracing::warn!("GPU indexing is on but no GPU can be used ({error}); HNSW graphs will be built on the CPU");
+            }
+            drop(devices);
+            indexer
+        }
+
+        fn open(&self, devices: &mut Devices) -> Result<(), GpuError> {
+            let gpu = Gpu::open(&self.config, self.validation)?;
+            *self.counters.devices.lock() = gpu
+                .devices
+                .iter()
+                .map(|device| {
+                    let info = device.info();
+                    TelemetryDevice {
+                        index: info.index,
+                        name: info.name.clone(),
+                        kind: info.kind.to_string(),
+                        vulkan_version: info.vulkan_version.clone(),
+                        f16: info.f16,
+                        memory_mb: info.memory_mb,
+                    }
+                })
+                .collect();
+            devices.busy = vec![0; gpu.devices.len()];
+            devices.gpu = Some(gpu);
+            Ok(())
+        }
+
+        /// A free queue on some device, opening (or re-creating) the devices
+        /// first if needed; waits at most `busy_wait`.
+        fn lease(&self) -> Result<Lease<'_>, GpuError> {
+            let deadline = Instant::now() + self.busy_wait;
+            let mut devices = self.devices.lock();
+            loop {
+                let lost = devices
+                    .gpu
+                    .as_ref()
+                    .is_some_and(|gpu| gpu.devices.iter().any(Device::is_lost));
+                if lost {
+                    tracing::info!("re-creating the GPU devices after a device was lost");
+                    devices.gpu = None;
+                }
+                if devices.gpu.is_none() {
+                    self.counters.devices.lock().clear();
+                    self.open(&mut devices)?;
+                }
+                if let Err(error) = fault::at(fault::Point::Init) {
+                    devices.gpu = None;
+                    return Err(error);
+                }
+                let gpu = devices.gpu.as_ref().expect("opened above");
+                let free = gpu
+                    .devices
+                    .iter()
+                    .enumerate()
+                    .find(|(i, device)| devices.busy[*i] < device.queue_count())
+                    .map(|(i, device)| (i, device.clone()));
+                if let Some((slot, device)) = free {
+                    let queue = devices.busy[slot];
+                    devices.busy[slot] += 1;
+                    return Ok(Lease {
+                        indexer: self,
+                        slot,
+                        queue,
+                        device,
+                    });
+                }
+                if self.freed.wait_until(&mut devices, deadline).timed_out() {
+                    return Err(GpuError::Busy(self.busy_wait.as_secs()));
+                }
+            }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn try_gpu(
+            &self,
+            vectors: &dyn VectorSource,
+            distance: Distance,
+            params: &HnswParams,
+            indexed: &(dyn Fn(PointOffset) -> bool + Sync),
+            cancel: &AtomicBool,
+            progress: &dyn Fn(usize),
+        ) -> Result<HnswGraph, GpuBuildError> {
+            let lease = self.lease()?;
+            let info = lease.device.info();
+            let element_bytes = if self.config.force_half_precision {
+                2
+            } else {
+                4
+            };
+            let bytes = vectors.len() as u64 * vectors.dim() as u64 * element_bytes;
+            let limit = MAX_BUILD_BYTES.min(info.memory_mb << 20);
+            if bytes > limit {
+                return Err(GpuError::Unsupported(format!(
+                    "{bytes} bytes of vectors exceed the {limit}-byte limit of a build on {}",
+                    info.name
+                ))
+                .into());
+            }
+            let options = GpuBuildOptions {
+                groups: self.config.groups_count,
+                half_precision: self.config.force_half_precision,
+                queue: lease.queue,
+                timeout: SUBMIT_TIMEOUT,
+                ..GpuBuildOptions::default()
+            };
+            let (graph, _) = build_on_gpu(
+                &lease.device,
+                &options,
+                vectors,
+                distance,
+                params,
+                indexed,
+                cancel,
+                progress,
+            )?;
+            Ok(graph)
+        }
+    }
+
+    impl GraphBuilder for GpuIndexer {
+        fn build(
+            &self,
+            vectors: &dyn VectorSource,
+            distance: Distance,
+            params: &HnswParams,
+            indexed: &(dyn Fn(PointOffset) -> bool + Sync),
+            cancel: &AtomicBool,
+            progress: &dyn Fn(usize),
+        ) -> Result<HnswGraph, IndexError> {
+            match self.try_gpu(vectors, distance, params, indexed, cancel, progress) {
+                Ok(graph) => {
+                    self.counters.on_gpu();
+                    Ok(graph)
+                }
+                Err(GpuBuildError::Index(error)) => Err(error),
+                Err(GpuBuildError::Gpu(error)) => {
+                    let reason = error.to_string();
+                    tracing::warn!(
+                        points = vectors.len(),
+                        "GPU build failed, building on the CPU instead: {reason}"
+                    );
+                    if error.loses_device() {
+                        // The next lease sees the lost flag and re-creates;
+                        // an injected loss never touched the real device.
+                        self.devices.lock().gpu = None;
+                    }
+                    self.counters.fell_back(reason);
+                    CpuBuilder.build(vectors, distance, params, indexed, cancel, progress)
+                }
+            }
+        }
+
+        fn max_build_bytes(&self) -> Option<u64> {
+            let devices = self.devices.lock();
+            let device_limit = devices
+                .gpu
+                .as_ref()
+                .and_then(|gpu| gpu.devices.iter().map(|d| d.info().memory_mb << 20).min());
+            Some(device_limit.map_or(MAX_BUILD_BYTES, |d| d.min(MAX_BUILD_BYTES)))
+        }
+    }
+}
