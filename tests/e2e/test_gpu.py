@@ -34,7 +34,7 @@ pytestmark = requires_server
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pydocs-minilm"
 GPU_ENV = {"QDRANT__GPU__INDEXING": "1", "QDRANT__GPU__ALLOW_EMULATED": "1"}
-DEADLINE_S = 600.0
+DEADLINE_S = 300.0
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -74,24 +74,24 @@ def log_text(srv) -> str:
     return ANSI.sub("", srv.log_path.read_text(errors="replace"))
 
 
-def create(url: str, name: str, dim: int, threshold_kb: int) -> None:
+def load(url: str, name: str, vectors: np.ndarray, first_id: int = 1, batch: int = 1000) -> None:
+    """Creates the collection with indexing off, uploads, then turns indexing
+    on (threshold 100 KB), so that one build covers every point."""
     call(
         "PUT",
         url,
         f"/collections/{name}",
         {
-            "vectors": {"size": dim, "distance": "Cosine"},
-            "optimizers_config": {"indexing_threshold": threshold_kb, "default_segment_number": 1},
+            "vectors": {"size": vectors.shape[1], "distance": "Cosine"},
+            "optimizers_config": {"indexing_threshold": 0, "default_segment_number": 1},
             "hnsw_config": {"m": 16, "ef_construct": 100},
         },
     )
-
-
-def upsert(url: str, name: str, vectors: np.ndarray, first_id: int = 1, batch: int = 1000) -> None:
     for start in range(0, len(vectors), batch):
         rows = vectors[start : start + batch]
         points = [{"id": first_id + start + i, "vector": row.tolist()} for i, row in enumerate(rows)]
         call("PUT", url, f"/collections/{name}/points?wait=true", {"points": points})
+    call("PATCH", url, f"/collections/{name}", {"optimizers_config": {"indexing_threshold": 100}})
 
 
 def wait_indexed(url: str, name: str, expected: int) -> dict:
@@ -120,9 +120,7 @@ def test_indexes_real_embeddings_on_the_gpu(server_factory, device):
     assert re.search(r"Found GPU device: \S", text), text[-3000:]
     assert re.search(r"Create GPU device \S", text), text[-3000:]
 
-    # Indexed as soon as the segment holds 20,000 points (30 MB of vectors).
-    create(srv.url, "gpu_docs", base.shape[1], threshold_kb=20_000)
-    upsert(srv.url, "gpu_docs", base, first_id=0)
+    load(srv.url, "gpu_docs", base, first_id=0)
     wait_indexed(srv.url, "gpu_docs", len(base))
     gpu = telemetry(srv.url)
     assert gpu["builds_on_gpu"] >= 1 and gpu["builds_fell_back"] == 0, gpu
@@ -147,11 +145,9 @@ def test_indexes_real_embeddings_on_the_gpu(server_factory, device):
 @pytest.mark.parametrize("point", ["init", "upload", "build", "lost"])
 def test_gpu_failure_falls_back_to_the_cpu(server_factory, device, point):
     srv = server_factory(extra_env={**GPU_ENV, "VECFORGE_TEST_GPU_FAULT": point})
+    # One build of more points than the CPU inserts before the GPU takes over.
     dim, n = 32, 3000
-    # 3,000 × 32 floats = 375 KB: indexed past 300 KB, in one build of
-    # more points than the CPU inserts before the GPU takes over.
-    create(srv.url, "first", dim, threshold_kb=300)
-    upsert(srv.url, "first", random_unit(n, dim, 1))
+    load(srv.url, "first", random_unit(n, dim, 1))
     wait_indexed(srv.url, "first", n)
     gpu = telemetry(srv.url)
     assert gpu["builds_fell_back"] == 1 and gpu["builds_on_gpu"] == 0, gpu
@@ -160,8 +156,7 @@ def test_gpu_failure_falls_back_to_the_cpu(server_factory, device, point):
     assert "building on the CPU instead" in log_text(srv)
     assert call("POST", srv.url, "/collections/first/points/count", {"exact": True})["count"] == n
 
-    create(srv.url, "second", dim, threshold_kb=300)
-    upsert(srv.url, "second", random_unit(n, dim, 2))
+    load(srv.url, "second", random_unit(n, dim, 2))
     wait_indexed(srv.url, "second", n)
     gpu = telemetry(srv.url)
     assert gpu["builds_on_gpu"] == 1 and gpu["builds_fell_back"] == 1, gpu
@@ -174,8 +169,7 @@ def test_without_a_usable_device_the_cpu_indexes(server_factory):
     srv = server_factory(extra_env={**GPU_ENV, "VK_DRIVER_FILES": "/nonexistent.json", "VK_ICD_FILENAMES": "/nonexistent.json"})
     assert "no GPU can be used" in log_text(srv), log_text(srv)[-2000:]
     dim, n = 32, 3000
-    create(srv.url, "cpu_only", dim, threshold_kb=300)
-    upsert(srv.url, "cpu_only", random_unit(n, dim, 3))
+    load(srv.url, "cpu_only", random_unit(n, dim, 3))
     wait_indexed(srv.url, "cpu_only", n)
     gpu = telemetry(srv.url)
     assert gpu["builds_on_gpu"] == 0 and gpu["builds_fell_back"] >= 1 and gpu["devices"] == [], gpu
