@@ -163,9 +163,9 @@ unsafe extern "system" fn on_message(
         (text, &*(user as *const Messages))
     };
     if severity.contains(vk::DebugUtilsMessageSeverityFlagsEXT::ERROR) {
-        tracing::error!(target: "vecforge::gpu::validation", "{text}");
+        tracing::error!("Vulkan validation: {text}");
     } else {
-        tracing::warn!(target: "vecforge::gpu::validation", "{text}");
+        tracing::warn!("Vulkan validation: {text}");
     }
     messages.lock().push(text);
     vk::FALSE
