@@ -12,7 +12,6 @@
 //! build times.
 #![cfg(feature = "gpu")]
 
-#[allow(dead_code)]
 #[path = "../benches/support/mod.rs"]
 mod support;
 
@@ -22,7 +21,9 @@ use std::sync::atomic::AtomicBool;
 use vecforge::gpu::Gpu;
 use vecforge::index::distance::Distance;
 use vecforge::index::hnsw::gpu_builder::{build_on_gpu, GpuBuildOptions};
-use vecforge::index::hnsw::{CpuBuilder, DenseVectors, GraphBuilder, HnswGraph, HnswParams};
+use vecforge::index::hnsw::{
+    CpuBuilder, DenseVectors, GraphBuilder, HnswGraph, HnswParams, VectorSource,
+};
 use vecforge::settings::GpuConfig;
 
 const K: usize = 10;

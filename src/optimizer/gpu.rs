@@ -55,10 +55,12 @@ impl GpuCounters {
         }
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     fn on_gpu(&self) {
         self.builds_on_gpu.fetch_add(1, Ordering::Relaxed);
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     fn fell_back(&self, reason: String) {
         self.builds_fell_back.fetch_add(1, Ordering::Relaxed);
         *self.last_fallback_reason.lock() = Some(reason);
