@@ -185,6 +185,60 @@ fn distances_match_f64_reference() {
     finish(gpu);
 }
 
+/// Cosine, the fourth metric: rows normalised in f32 (as the segment
+/// stores them) and scored by the dot kernel give minus the f64 cosine of
+/// the original vectors, within the dot tolerance plus the normalisation's
+/// rounding (a few ulps per component).
+#[test]
+fn cosine_is_dot_on_normalised_rows() {
+    let Some(gpu) = test_gpu() else { return };
+    let mut rng = Lcg(13);
+    for dim in [3usize, 384] {
+        let raw: Vec<Vec<f32>> = (0..40)
+            .map(|_| (0..dim).map(|_| rng.next() * 5.0).collect())
+            .collect();
+        let normalised: Vec<Vec<f32>> = raw
+            .iter()
+            .map(|r| {
+                let norm = r.iter().map(|x| x * x).sum::<f32>().sqrt();
+                r.iter().map(|x| x / norm).collect()
+            })
+            .collect();
+        let pairs: Vec<(u32, u32)> = (0..120u32).map(|i| (i % 40, (i * 3 + 1) % 40)).collect();
+        for element in [Element::F32, Element::F16] {
+            let keys = gpu_keys(
+                &gpu.devices[0],
+                ShaderMetric::Dot,
+                element,
+                &normalised,
+                &pairs,
+            );
+            for (&(a, b), &key) in pairs.iter().zip(&keys) {
+                let (x, y) = (&raw[a as usize], &raw[b as usize]);
+                let dot: f64 = x
+                    .iter()
+                    .zip(y)
+                    .map(|(&p, &q)| f64::from(p) * f64::from(q))
+                    .sum();
+                let norms = |v: &[f32]| v.iter().map(|&p| f64::from(p).powi(2)).sum::<f64>().sqrt();
+                let want = -dot / (norms(x) * norms(y));
+                // f16 rows carry 2^-11 relative error per component.
+                let tolerance = match element {
+                    Element::F32 => 4.0 * dim as f64 * f64::from(f32::EPSILON),
+                    Element::F16 => {
+                        2.0 * 2f64.powi(-11) + 2.0 * dim as f64 * f64::from(f32::EPSILON)
+                    }
+                };
+                assert!(
+                    (f64::from(key) - want).abs() <= tolerance,
+                    "{element:?} dim {dim} ({a},{b}): gpu {key}, f64 {want}"
+                );
+            }
+        }
+    }
+    finish(gpu);
+}
+
 /// A NaN component gives +inf, never NaN, as `Metric::key` does.
 #[test]
 fn nan_keys_rank_last() {

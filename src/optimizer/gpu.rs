@@ -96,9 +96,9 @@ mod with_gpu {
     const SUBMIT_TIMEOUT: Duration = Duration::from_secs(300);
 
     #[derive(Default)]
-    struct Devices {
+    pub(super) struct Devices {
         /// `None` before the first open and after a device was lost.
-        gpu: Option<Gpu>,
+        pub(super) gpu: Option<Gpu>,
         /// Builds running on each device of `gpu`.
         busy: Vec<usize>,
     }
@@ -107,10 +107,10 @@ mod with_gpu {
     pub struct GpuIndexer {
         config: GpuConfig,
         validation: bool,
-        devices: Mutex<Devices>,
+        pub(super) devices: Mutex<Devices>,
         freed: Condvar,
         counters: Arc<GpuCounters>,
-        busy_wait: Duration,
+        pub(super) busy_wait: Duration,
     }
 
     impl std::fmt::Debug for GpuIndexer {
@@ -122,7 +122,7 @@ mod with_gpu {
     }
 
     /// A device slot held for one build.
-    struct Lease<'a> {
+    pub(super) struct Lease<'a> {
         indexer: &'a GpuIndexer,
         slot: usize,
         /// The queue this build submits to.
@@ -184,7 +184,7 @@ mod with_gpu {
 
         /// A free queue on some device, opening (or re-creating) the devices
         /// first if needed; waits at most `busy_wait`.
-        fn lease(&self) -> Result<Lease<'_>, GpuError> {
+        pub(super) fn lease(&self) -> Result<Lease<'_>, GpuError> {
             let deadline = Instant::now() + self.busy_wait;
             let mut devices = self.devices.lock();
             loop {
@@ -307,6 +307,10 @@ mod with_gpu {
             }
         }
 
+        fn builds_payload_groups(&self) -> bool {
+            true
+        }
+
         fn max_build_bytes(&self) -> Option<u64> {
             let devices = self.devices.lock();
             let device_limit = devices
@@ -314,6 +318,195 @@ mod with_gpu {
                 .as_ref()
                 .and_then(|gpu| gpu.devices.iter().map(|d| d.info().memory_mb << 20).min());
             Some(device_limit.map_or(MAX_BUILD_BYTES, |d| d.min(MAX_BUILD_BYTES)))
+        }
+    }
+}
+
+#[cfg(all(test, feature = "gpu"))]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::gpu::GpuError;
+    use crate::index::distance::Distance;
+    use crate::index::hnsw::{CpuBuilder, DenseVectors, GraphBuilder, HnswParams};
+    use crate::settings::GpuConfig;
+
+    fn rows(n: usize, dim: usize) -> Vec<f32> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..n * dim)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    fn params() -> HnswParams {
+        HnswParams {
+            max_threads: 1,
+            ..HnswParams::new(8, 32)
+        }
+    }
+
+    /// With no device to use (none matches the filter, or no Vulkan at all)
+    /// a build is the CPU's, counted as a fallback with the reason.
+    #[test]
+    fn no_usable_device_builds_on_the_cpu() {
+        let counters = Arc::new(GpuCounters::default());
+        let config = GpuConfig {
+            indexing: true,
+            device_filter: "no-such-device".to_owned(),
+            ..GpuConfig::default()
+        };
+        let indexer = GpuIndexer::start(&config, counters.clone());
+        let data = rows(300, 8);
+        let vectors = DenseVectors::new(&data, 8);
+        let cancel = AtomicBool::new(false);
+        let built = indexer
+            .build(
+                &vectors,
+                Distance::Euclid,
+                &params(),
+                &|_| true,
+                &cancel,
+                &|_| {},
+            )
+            .expect("fallback build");
+        let cpu = CpuBuilder
+            .build(
+                &vectors,
+                Distance::Euclid,
+                &params(),
+                &|_| true,
+                &cancel,
+                &|_| {},
+            )
+            .unwrap();
+        assert!(built == cpu, "the fallback is the CPU build");
+        let seen = counters.snapshot();
+        assert_eq!((seen.builds_on_gpu, seen.builds_fell_back), (0, 1));
+        assert!(seen.devices.is_empty());
+        let reason = seen.last_fallback_reason.expect("a reason");
+        assert!(
+            reason.contains("no usable Vulkan device") || reason.contains("no Vulkan loader"),
+            "{reason}"
+        );
+    }
+
+    /// A build waits a bounded time for a busy device, then uses the CPU.
+    #[test]
+    fn busy_devices_are_waited_for_a_bounded_time() {
+        let Some(gpu) = crate::gpu::tests::test_gpu() else {
+            return;
+        };
+        drop(gpu);
+        let config = GpuConfig {
+            indexing: true,
+            allow_emulated: true,
+            allow_integrated: true,
+            devices: Some(vec![0]),
+            ..GpuConfig::default()
+        };
+        let mut indexer = GpuIndexer::start(&config, Arc::new(GpuCounters::default()));
+        indexer.busy_wait = Duration::from_millis(200);
+        let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
+        let held: Vec<_> = (0..queues)
+            .map(|_| indexer.lease().expect("a free queue"))
+            .collect();
+        match indexer.lease() {
+            Err(GpuError::Busy(_)) => {}
+            other => panic!("expected Busy, got {:?}", other.map(|_| ())),
+        }
+        drop(held);
+        assert!(indexer.lease().is_ok(), "a released queue is leased again");
+    }
+
+    /// Payload groups of at least `OFFLOAD_MIN_GROUP` points get their
+    /// sub-graph from the GPU; smaller ones stay on the CPU.
+    #[test]
+    fn large_payload_groups_are_built_on_the_gpu() {
+        use crate::index::hnsw::{add_payload_links_with, OFFLOAD_MIN_GROUP};
+        use crate::segment::point_id::PointOffset;
+
+        let Some(gpu) = crate::gpu::tests::test_gpu() else {
+            return;
+        };
+        drop(gpu);
+        let config = GpuConfig {
+            indexing: true,
+            allow_emulated: true,
+            allow_integrated: true,
+            devices: Some(vec![0]),
+            ..GpuConfig::default()
+        };
+        let counters = Arc::new(GpuCounters::default());
+        let indexer = GpuIndexer::start(&config, counters.clone());
+        let n = 2 * OFFLOAD_MIN_GROUP + 800;
+        let data = rows(n, 16);
+        let vectors = DenseVectors::new(&data, 16);
+        let cancel = AtomicBool::new(false);
+        let graph = CpuBuilder
+            .build(
+                &vectors,
+                Distance::Euclid,
+                &params(),
+                &|_| true,
+                &cancel,
+                &|_| {},
+            )
+            .unwrap();
+        let large: Vec<PointOffset> = (0..n as u32)
+            .filter(|i| i % 2 == 0)
+            .map(PointOffset)
+            .collect();
+        let small: Vec<PointOffset> = (0..n as u32)
+            .filter(|i| i % 6 == 1)
+            .map(PointOffset)
+            .collect();
+        assert!(large.len() >= OFFLOAD_MIN_GROUP && small.len() < OFFLOAD_MIN_GROUP);
+        let linked = add_payload_links_with(
+            &graph,
+            &vectors,
+            Distance::Euclid,
+            &[large.clone(), small.clone()],
+            8,
+            32,
+            1,
+            &cancel,
+            Some(&indexer),
+        )
+        .expect("payload links");
+        let seen = counters.snapshot();
+        assert_eq!(
+            (seen.builds_on_gpu, seen.builds_fell_back),
+            (1, 0),
+            "{seen:?}"
+        );
+        for (group, other) in [(&large, &small), (&small, &large)] {
+            let members: std::collections::HashSet<u32> = group.iter().map(|o| o.0).collect();
+            let strangers: std::collections::HashSet<u32> = other.iter().map(|o| o.0).collect();
+            let without = group
+                .iter()
+                .filter(|&&o| linked.payload_links(o).next().is_none())
+                .count();
+            assert!(
+                without * 20 <= group.len(),
+                "{without} of {} members got no payload links",
+                group.len()
+            );
+            for &o in group {
+                for link in linked.payload_links(o) {
+                    assert!(
+                        members.contains(&link.0) && !strangers.contains(&link.0),
+                        "{o:?} links outside its group"
+                    );
+                }
+            }
         }
     }
 }

@@ -49,7 +49,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::index::distance::Distance;
 use crate::index::exact::exact_top_k;
-use crate::index::hnsw::{add_payload_links, GraphBuilder, HnswGraph, HnswParams, IndexError};
+use crate::index::hnsw::{add_payload_links_with, GraphBuilder, HnswGraph, HnswParams, IndexError};
 use crate::index::top_k::{ScoredOffset, TopK};
 use filter::{Filter, JsonPath, PointView};
 use id_tracker::IdTracker;
@@ -1095,7 +1095,7 @@ impl GraphJob {
             )
             .map_err(index_error)?;
         let graph = match self.params.payload_m.filter(|m| *m > 0) {
-            Some(payload_m) => add_payload_links(
+            Some(payload_m) => add_payload_links_with(
                 &graph,
                 vectors,
                 self.spec.distance,
@@ -1104,6 +1104,7 @@ impl GraphJob {
                 self.params.ef_construct,
                 self.hnsw.max_threads,
                 cancel,
+                builder.builds_payload_groups().then_some(builder),
             )
             .map_err(index_error)?,
             None => graph,

@@ -51,7 +51,7 @@ pub const LOG_INTERVAL: Duration = Duration::from_secs(5);
 /// Every builder assigns levels with [`super::level::level`] and produces
 /// the same [`HnswGraph`] format, so the graph's consumers never know which
 /// one ran.
-pub trait GraphBuilder: std::fmt::Debug {
+pub trait GraphBuilder: std::fmt::Debug + Send + Sync {
     fn build(
         &self,
         vectors: &dyn VectorSource,
@@ -66,6 +66,12 @@ pub trait GraphBuilder: std::fmt::Debug {
     /// a limit (a GPU's memory); the optimizer caps segment sizes by it.
     fn max_build_bytes(&self) -> Option<u64> {
         None
+    }
+
+    /// Whether large payload sub-graphs should go through this builder too
+    /// (a GPU) rather than the CPU insertion of `payload.rs`.
+    fn builds_payload_groups(&self) -> bool {
+        false
     }
 }
 

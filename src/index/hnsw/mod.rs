@@ -62,5 +62,5 @@ pub use builder::{CpuBuilder, GraphBuilder, SharedBuilder};
 pub use error::IndexError;
 pub use graph::{GraphMeta, HnswGraph};
 pub use params::{HnswParams, DEFAULT_SEED, MAX_LINKS};
-pub use payload::add_payload_links;
+pub use payload::{add_payload_links, add_payload_links_with, OFFLOAD_MIN_GROUP};
 pub use vectors::{DenseVectors, VectorSource};

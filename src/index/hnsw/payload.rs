@@ -52,6 +52,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::builder::check;
+use super::builder::GraphBuilder;
 use super::building::GraphUnderConstruction;
 use super::error::IndexError;
 use super::graph::{HnswGraph, LinkTables, OwnedTables, Storage};
@@ -65,6 +66,11 @@ use crate::segment::point_id::PointOffset;
 /// Points inserted into one group's sub-graph between two looks at the
 /// cancel flag, so that one huge group does not delay a cancel for long.
 const CANCEL_CHECK_EVERY: usize = 1024;
+
+/// Groups at least this large go to the offload builder (a GPU), when
+/// there is one; smaller ones are quicker on the CPU than a device round
+/// trip (the GPU builder inserts its first 1,024 points on the CPU anyway).
+pub const OFFLOAD_MIN_GROUP: usize = 4096;
 
 /// Returns a graph equal to `graph` plus, for each group, links among the
 /// group's points on layer 0 (`2 * payload_m` at most per node per group,
@@ -99,6 +105,36 @@ pub fn add_payload_links(
     ef_construct: usize,
     max_threads: usize,
     cancel: &AtomicBool,
+) -> Result<HnswGraph, IndexError> {
+    add_payload_links_with(
+        graph,
+        vectors,
+        distance,
+        groups,
+        payload_m,
+        ef_construct,
+        max_threads,
+        cancel,
+        None,
+    )
+}
+
+/// [`add_payload_links`], with the sub-graphs of groups of at least
+/// [`OFFLOAD_MIN_GROUP`] points built by `offload` (the GPU builder), one
+/// after another on the calling thread, if given. Their levels then come
+/// from the position in the group rather than the global offset, and the
+/// result depends on that builder; the others are built as without it.
+#[expect(clippy::too_many_arguments, reason = "see add_payload_links")]
+pub fn add_payload_links_with(
+    graph: &HnswGraph,
+    vectors: &dyn VectorSource,
+    distance: Distance,
+    groups: &[Vec<PointOffset>],
+    payload_m: usize,
+    ef_construct: usize,
+    max_threads: usize,
+    cancel: &AtomicBool,
+    offload: Option<&dyn GraphBuilder>,
 ) -> Result<HnswGraph, IndexError> {
     let meta = graph.meta();
     if distance != meta.distance {
@@ -141,6 +177,7 @@ pub fn add_payload_links(
         metric: Metric(distance),
         params: &params,
         cancel,
+        offload,
     };
     let started = Instant::now();
     let per_group = if payload_m == 0 {
@@ -181,6 +218,7 @@ struct Job<'a> {
     metric: Metric,
     params: &'a HnswParams,
     cancel: &'a AtomicBool,
+    offload: Option<&'a dyn GraphBuilder>,
 }
 
 impl Job<'_> {
@@ -191,6 +229,28 @@ impl Job<'_> {
         vectors: &V,
         groups: &[Vec<PointOffset>],
     ) -> Result<Vec<GroupLinks>, IndexError> {
+        if let Some(builder) = self.offload {
+            let large = |g: &Vec<PointOffset>| g.len() >= OFFLOAD_MIN_GROUP;
+            if groups.iter().any(large) {
+                // Large groups one by one through the builder, the rest as
+                // usual; then back into group order.
+                let small: Vec<Vec<PointOffset>> = groups
+                    .iter()
+                    .map(|g| if large(g) { Vec::new() } else { g.clone() })
+                    .collect();
+                let without = Job {
+                    offload: None,
+                    ..*self
+                };
+                let mut out = without.build_all(vectors, &small)?;
+                for (i, group) in groups.iter().enumerate() {
+                    if large(group) {
+                        out[i] = self.build_group_with(builder, vectors, group)?;
+                    }
+                }
+                return Ok(out);
+            }
+        }
         let threads = self.params.threads();
         if threads == 1 {
             return groups
@@ -218,13 +278,8 @@ impl Job<'_> {
                 || self.entry == Some(PointOffset(node)))
     }
 
-    /// The sub-graph of one group; empty for fewer than two indexed points.
-    fn build_group<V: VectorSource + ?Sized>(
-        &self,
-        vectors: &V,
-        group: &[PointOffset],
-    ) -> Result<GroupLinks, IndexError> {
-        check(self.cancel)?;
+    /// The group's indexed points, ascending, without duplicates.
+    fn members(&self, group: &[PointOffset]) -> Vec<u32> {
         let mut members: Vec<u32> = group
             .iter()
             .map(|o| o.0)
@@ -232,6 +287,54 @@ impl Job<'_> {
             .collect();
         members.sort_unstable();
         members.dedup();
+        members
+    }
+
+    /// The sub-graph of one group built by `builder`, as [`Self::build_group`].
+    fn build_group_with<V: VectorSource + ?Sized>(
+        &self,
+        builder: &dyn GraphBuilder,
+        vectors: &V,
+        group: &[PointOffset],
+    ) -> Result<GroupLinks, IndexError> {
+        check(self.cancel)?;
+        let members = self.members(group);
+        if members.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let view = GroupVectors {
+            vectors,
+            members: &members,
+        };
+        let sub = builder.build(
+            &view,
+            self.metric.0,
+            self.params,
+            &|_| true,
+            self.cancel,
+            &|_| {},
+        )?;
+        Ok(members
+            .iter()
+            .enumerate()
+            .map(|(local, &node)| {
+                let links = sub
+                    .links(PointOffset(local as u32), 0)
+                    .map(|l| members[l.0 as usize])
+                    .collect();
+                (node, links)
+            })
+            .collect())
+    }
+
+    /// The sub-graph of one group; empty for fewer than two indexed points.
+    fn build_group<V: VectorSource + ?Sized>(
+        &self,
+        vectors: &V,
+        group: &[PointOffset],
+    ) -> Result<GroupLinks, IndexError> {
+        check(self.cancel)?;
+        let members = self.members(group);
         if members.len() < 2 {
             return Ok(Vec::new());
         }
