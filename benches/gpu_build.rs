@@ -4,10 +4,11 @@
 //! distance evaluations per inserted point, and recall@10 at ef 64 and 128
 //! of both graphs, searched by the same CPU code against the exact top-10.
 //!
-//! Run: `cargo bench --bench gpu_build`. It uses the first device the
-//! `gpu` settings select, with `allow_emulated` and `allow_integrated` on,
-//! so on a machine without a GPU it runs on llvmpipe; set
-//! `VECFORGE_BENCH_GPU_FILTER=nvidia` (a `device_filter`) to pick one.
+//! Run: `cargo bench --bench gpu_build`. Of the devices the `gpu` settings
+//! select with `allow_emulated` and `allow_integrated` on, it uses the best
+//! kind (discrete, then integrated, virtual, emulated), so a machine with a
+//! GPU uses it and one without runs on llvmpipe;
+//! `VECFORGE_BENCH_GPU_FILTER=nvidia` (a `device_filter`) narrows the choice.
 //! `VECFORGE_BENCH_GROUPS` sets `groups_count` (default 512),
 //! `VECFORGE_BENCH_POINTS` uses only the first N points (ground truth is
 //! then recomputed exactly). Under `cargo test --benches` only a small
@@ -20,7 +21,7 @@ use std::time::Instant;
 
 mod support;
 
-use vecforge::gpu::Gpu;
+use vecforge::gpu::{DeviceKind, Gpu};
 use vecforge::index::distance::Distance;
 use vecforge::index::hnsw::gpu_builder::{build_on_gpu, GpuBuildOptions};
 use vecforge::index::hnsw::{
@@ -121,7 +122,6 @@ fn open_gpu() -> Option<Gpu> {
         allow_emulated: true,
         allow_integrated: true,
         device_filter: std::env::var("VECFORGE_BENCH_GPU_FILTER").unwrap_or_default(),
-        devices: Some(vec![0]),
         ..GpuConfig::default()
     };
     match Gpu::open(&config, false) {
@@ -141,7 +141,18 @@ fn run(base: &[f32], dim: usize, queries: &[f32], truth: Option<Vec<Vec<u32>>>, 
     let vectors = DenseVectors::new(base, dim);
     let truth = truth.unwrap_or_else(|| exact(&vectors, queries));
     let Some(gpu) = open_gpu() else { return };
-    let device = &gpu.devices[0];
+    let rank = |kind: DeviceKind| match kind {
+        DeviceKind::Discrete => 0,
+        DeviceKind::Integrated => 1,
+        DeviceKind::Virtual => 2,
+        DeviceKind::Other => 3,
+        DeviceKind::Emulated => 4,
+    };
+    let device = gpu
+        .devices
+        .iter()
+        .min_by_key(|d| rank(d.info().kind))
+        .expect("Gpu::open returns at least one device");
     println!(
         "data: {} x {dim}, {} queries; m {M}, ef_construct {EF_CONSTRUCT}; CPU {BUILD_THREADS} threads; GPU {} ({}), groups {groups}",
         vectors.len(),
