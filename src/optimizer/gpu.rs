@@ -346,6 +346,17 @@ mod tests {
             .collect()
     }
 
+    /// GPU indexing on the first device of any kind (llvmpipe here).
+    fn any_device() -> GpuConfig {
+        GpuConfig {
+            indexing: true,
+            allow_emulated: true,
+            allow_integrated: true,
+            devices: Some(vec![0]),
+            ..GpuConfig::default()
+        }
+    }
+
     fn params() -> HnswParams {
         HnswParams {
             max_threads: 1,
@@ -405,13 +416,7 @@ mod tests {
             return;
         };
         drop(gpu);
-        let config = GpuConfig {
-            indexing: true,
-            allow_emulated: true,
-            allow_integrated: true,
-            devices: Some(vec![0]),
-            ..GpuConfig::default()
-        };
+        let config = any_device();
         let mut indexer = GpuIndexer::start(&config, Arc::new(GpuCounters::default()));
         indexer.busy_wait = Duration::from_millis(200);
         let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
@@ -437,13 +442,7 @@ mod tests {
             return;
         };
         drop(gpu);
-        let config = GpuConfig {
-            indexing: true,
-            allow_emulated: true,
-            allow_integrated: true,
-            devices: Some(vec![0]),
-            ..GpuConfig::default()
-        };
+        let config = any_device();
         let counters = Arc::new(GpuCounters::default());
         let indexer = GpuIndexer::start(&config, counters.clone());
         let n = 2 * OFFLOAD_MIN_GROUP + 800;

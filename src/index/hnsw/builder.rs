@@ -127,13 +127,7 @@ fn build_in<V: VectorSource + ?Sized>(
     let n = vectors.len();
     let threads = params.threads();
     let started = Instant::now();
-    let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
-    // `level` is capped at `MAX_LEVEL` (32), so it fits a byte. Points left
-    // out get level 0: no records above layer 0 are kept for them.
-    let mut levels = vec![0u8; n];
-    for &i in &order {
-        levels[i as usize] = level(params.seed, PointOffset(i), params.m) as u8;
-    }
+    let (order, levels) = insertion_order(n, params, indexed);
     let graph = GraphUnderConstruction::new(vectors, Metric(distance), params, levels);
 
     let mut log = ProgressLog::new(order.len(), started);
@@ -174,6 +168,23 @@ fn build_in<V: VectorSource + ?Sized>(
         "HNSW graph built"
     );
     Ok(graph)
+}
+
+/// The points to insert, in offset order, and every point's level: what
+/// every builder starts from, so that all assign the same levels.
+/// `level` is capped at `MAX_LEVEL` (32), so it fits a byte. Points left out
+/// get level 0: no records above layer 0 are kept for them.
+pub(crate) fn insertion_order(
+    n: usize,
+    params: &HnswParams,
+    indexed: &(dyn Fn(PointOffset) -> bool + Sync),
+) -> (Vec<u32>, Vec<u8>) {
+    let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
+    let mut levels = vec![0u8; n];
+    for &i in &order {
+        levels[i as usize] = level(params.seed, PointOffset(i), params.m) as u8;
+    }
+    (order, levels)
 }
 
 /// `Err(Cancelled)` once `cancel` is raised.

@@ -26,11 +26,10 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use super::builder::{check, SEQUENTIAL_PREFIX};
+use super::builder::{check, insertion_order, SEQUENTIAL_PREFIX};
 use super::building::{GraphParts, GraphUnderConstruction};
 use super::error::IndexError;
 use super::graph::HnswGraph;
-use super::level::level;
 use super::metric::Metric;
 use super::params::HnswParams;
 use super::vectors::VectorSource;
@@ -136,11 +135,7 @@ pub fn build_on_gpu(
         ))
         .into());
     }
-    let order: Vec<u32> = (0..n as u32).filter(|&i| indexed(PointOffset(i))).collect();
-    let mut levels = vec![0u8; n];
-    for &i in &order {
-        levels[i as usize] = level(params.seed, PointOffset(i), params.m) as u8;
-    }
+    let (order, levels) = insertion_order(n, params, indexed);
     let metric = Metric(distance);
     let graph = GraphUnderConstruction::new(vectors, metric, params, levels);
     let prefix = order.len().min(options.cpu_prefix.max(1));

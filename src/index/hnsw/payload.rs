@@ -245,7 +245,7 @@ impl Job<'_> {
                 let mut out = without.build_all(vectors, &small)?;
                 for (i, group) in groups.iter().enumerate() {
                     if large(group) {
-                        out[i] = self.build_group_with(builder, vectors, group)?;
+                        out[i] = self.build_group(vectors, group, Some(builder))?;
                     }
                 }
                 return Ok(out);
@@ -255,7 +255,7 @@ impl Job<'_> {
         if threads == 1 {
             return groups
                 .iter()
-                .map(|g| self.build_group(vectors, g))
+                .map(|g| self.build_group(vectors, g, None))
                 .collect();
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -266,7 +266,7 @@ impl Job<'_> {
         pool.install(|| {
             groups
                 .par_iter()
-                .map(|g| self.build_group(vectors, g))
+                .map(|g| self.build_group(vectors, g, None))
                 .collect()
         })
     }
@@ -290,48 +290,14 @@ impl Job<'_> {
         members
     }
 
-    /// The sub-graph of one group built by `builder`, as [`Self::build_group`].
-    fn build_group_with<V: VectorSource + ?Sized>(
-        &self,
-        builder: &dyn GraphBuilder,
-        vectors: &V,
-        group: &[PointOffset],
-    ) -> Result<GroupLinks, IndexError> {
-        check(self.cancel)?;
-        let members = self.members(group);
-        if members.len() < 2 {
-            return Ok(Vec::new());
-        }
-        let view = GroupVectors {
-            vectors,
-            members: &members,
-        };
-        let sub = builder.build(
-            &view,
-            self.metric.0,
-            self.params,
-            &|_| true,
-            self.cancel,
-            &|_| {},
-        )?;
-        Ok(members
-            .iter()
-            .enumerate()
-            .map(|(local, &node)| {
-                let links = sub
-                    .links(PointOffset(local as u32), 0)
-                    .map(|l| members[l.0 as usize])
-                    .collect();
-                (node, links)
-            })
-            .collect())
-    }
-
     /// The sub-graph of one group; empty for fewer than two indexed points.
+    /// Built by `builder` if given, else by the insertion of
+    /// [`super::building`] on this thread.
     fn build_group<V: VectorSource + ?Sized>(
         &self,
         vectors: &V,
         group: &[PointOffset],
+        builder: Option<&dyn GraphBuilder>,
     ) -> Result<GroupLinks, IndexError> {
         check(self.cancel)?;
         let members = self.members(group);
@@ -342,22 +308,41 @@ impl Job<'_> {
             vectors,
             members: &members,
         };
-        // Levels from the global offset, so a point's level in a sub-graph
-        // does not depend on which other points share its value.
-        let levels = members
-            .iter()
-            .map(|&node| level(self.params.seed, PointOffset(node), self.params.m) as u8)
-            .collect();
-        let sub = GraphUnderConstruction::new(&view, self.metric, self.params, levels);
-        for local in 0..members.len() {
-            if local % CANCEL_CHECK_EVERY == 0 {
-                check(self.cancel)?;
+        // Layer-0 lists in local offsets (`members.len() <= point_count`,
+        // which fits `u32`).
+        let local: Vec<Vec<u32>> = match builder {
+            Some(builder) => {
+                let sub = builder.build(
+                    &view,
+                    self.metric.0,
+                    self.params,
+                    &|_| true,
+                    self.cancel,
+                    &|_| {},
+                )?;
+                (0..members.len() as u32)
+                    .map(|l| sub.links(PointOffset(l), 0).map(|o| o.0).collect())
+                    .collect()
             }
-            // `members.len() <= point_count`, which fits `u32`.
-            sub.insert(local as u32);
-        }
-        Ok(sub
-            .into_layer0()
+            None => {
+                // Levels from the global offset, so a point's level in a
+                // sub-graph does not depend on which other points share
+                // its value.
+                let levels = members
+                    .iter()
+                    .map(|&node| level(self.params.seed, PointOffset(node), self.params.m) as u8)
+                    .collect();
+                let sub = GraphUnderConstruction::new(&view, self.metric, self.params, levels);
+                for local in 0..members.len() {
+                    if local % CANCEL_CHECK_EVERY == 0 {
+                        check(self.cancel)?;
+                    }
+                    sub.insert(local as u32);
+                }
+                sub.into_layer0()
+            }
+        };
+        Ok(local
             .into_iter()
             .zip(&members)
             .map(|(links, &node)| {
