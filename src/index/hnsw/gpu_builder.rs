@@ -43,6 +43,8 @@ use crate::segment::point_id::PointOffset;
 /// `shaders/link.wgsl`).
 pub const MAX_EF: usize = 512;
 pub const MAX_LINKS_GPU: usize = 128;
+/// Nodes must fit 30 bits.
+pub const MAX_POINTS: usize = 1 << 30;
 
 /// Why a GPU build did not produce a graph.
 #[derive(Debug)]
@@ -123,10 +125,12 @@ pub fn build_on_gpu(
     params.validate()?;
     let started = Instant::now();
     let n = vectors.len();
-    if u32::try_from(n).is_err() || n >= (1 << 31) {
-        return Err(
-            IndexError::InvalidVectors(format!("{n} points do not fit 31-bit offsets")).into(),
-        );
+    if n >= MAX_POINTS {
+        // The kernels keep two flag bits beside each node (list.wgsl).
+        return Err(GpuError::Unsupported(format!(
+            "{n} points: a GPU build takes fewer than {MAX_POINTS}"
+        ))
+        .into());
     }
     if params.ef_construct > MAX_EF || params.m0 > MAX_LINKS_GPU || params.m > MAX_LINKS_GPU {
         return Err(GpuError::Unsupported(format!(
