@@ -30,3 +30,6 @@ pub mod wal;
 /// The Qdrant API version whose REST shapes this server follows; reported
 /// by `GET /` because official clients compare it with their own.
 pub const QDRANT_COMPATIBLE_VERSION: &str = "1.19.0";
+
+/// The server's title in `GET /` and the gRPC health check.
+pub const TITLE: &str = "vecforge - vector search engine (Qdrant API compatible)";

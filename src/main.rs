@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use vecforge::api::rest::{self, ApiKeys, RestOptions};
+use vecforge::api::auth::ApiKeys;
+use vecforge::api::grpc;
+use vecforge::api::rest::{self, RestOptions};
 use vecforge::api::service::{CollectionDefaults, Service};
 use vecforge::index::hnsw::{CpuBuilder, SharedBuilder};
 use vecforge::optimizer::gpu::GpuCounters;
@@ -176,7 +178,6 @@ async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
             read_only: settings.service.read_only_api_key.clone(),
         },
     };
-    let app = rest::router(service, &options);
     let host: std::net::IpAddr = settings.service.host.parse().with_context(|| {
         format!(
             "service.host: {:?} is not an IP address",
@@ -188,16 +189,45 @@ async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("bind REST to {addr}"))?;
     tracing::info!(%addr, "REST API listening");
-    if let Some(port) = settings.service.grpc_port {
-        tracing::warn!(
-            port,
-            "the gRPC API is not implemented yet; only REST is served"
-        );
+
+    // One signal stops both servers; each drains its requests.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let grpc = match settings.service.grpc_port {
+        None => None,
+        Some(port) => {
+            let addr = SocketAddr::new(host, port);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("bind gRPC to {addr}"))?;
+            tracing::info!(%addr, "gRPC API listening");
+            let grpc_options = grpc::GrpcOptions {
+                max_request_size_bytes: options.max_request_size_bytes,
+                api_keys: options.api_keys.clone(),
+            };
+            let service = service.clone();
+            let shutdown = until_stopped(stopped.clone());
+            Some(tokio::spawn(async move {
+                grpc::serve(service, &grpc_options, listener, shutdown).await
+            }))
+        }
+    };
+    let app = rest::router(service, &options);
+    let rest = axum::serve(listener, app).with_graceful_shutdown(until_stopped(stopped));
+    rest.await.context("serve REST")?;
+    if let Some(grpc) = grpc {
+        grpc.await
+            .context("gRPC server task")?
+            .context("serve gRPC")?;
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serve REST")
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -17,6 +17,10 @@ pub enum ErrorClass {
     NotFound,
     /// The thing already exists (409).
     Conflict,
+    /// Well-formed, but the collection is not in a state to answer it, e.g.
+    /// it lacks an index the request needs (400 on REST, as in Qdrant;
+    /// FailedPrecondition on gRPC).
+    Precondition,
     /// The service cannot take the request right now (503).
     Unavailable,
     /// Our fault: I/O failure, corruption, a bug (500).

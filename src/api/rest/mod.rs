@@ -22,10 +22,10 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::api::auth::ApiKeys;
 use crate::api::service::optimizations::OptimizationsParams;
 use crate::api::service::points::UpdateKind;
-use crate::api::service::{ApiError, Service};
-pub use auth::ApiKeys;
+use crate::api::service::{parse_json, ApiError, Service};
 use extract::{Body, UpdateParams};
 use response::respond;
 
@@ -139,6 +139,14 @@ pub fn router(service: Service, options: &RestOptions) -> Router {
     }
 }
 
+/// A body that may be empty, meaning all defaults (scroll, count).
+fn parse_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    match body.is_empty() {
+        true => Ok(T::default()),
+        false => parse_json(body),
+    }
+}
+
 async fn not_found(uri: axum::http::Uri) -> Response {
     response::error_response(
         axum::http::StatusCode::NOT_FOUND,
@@ -149,7 +157,7 @@ async fn not_found(uri: axum::http::Uri) -> Response {
 
 async fn root() -> Json<serde_json::Value> {
     Json(json!({
-        "title": "vecforge - vector search engine (Qdrant API compatible)",
+        "title": crate::TITLE,
         "version": crate::QDRANT_COMPATIBLE_VERSION,
         "commit": option_env!("VECFORGE_COMMIT"),
         "vecforge_version": env!("CARGO_PKG_VERSION"),
@@ -173,7 +181,7 @@ async fn create_collection(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.create_collection(&name, &body)).await
+    call(s, move |s| s.create_collection(&name, parse_json(&body)?)).await
 }
 
 async fn collection_info(State(s): State<Service>, Path(name): Path<String>) -> Response {
@@ -185,7 +193,7 @@ async fn update_collection(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.update_collection(&name, &body)).await
+    call(s, move |s| s.update_collection(&name, parse_json(&body)?)).await
 }
 
 async fn delete_collection(State(s): State<Service>, Path(name): Path<String>) -> Response {
@@ -205,7 +213,10 @@ async fn create_field_index(
     p: UpdateParams,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.create_field_index(&name, &body, p.wait)).await
+    call(s, move |s| {
+        s.create_field_index(&name, parse_json(&body)?, p.wait)
+    })
+    .await
 }
 
 async fn delete_field_index(
@@ -229,7 +240,7 @@ async fn optimizations(
 }
 
 async fn change_aliases(State(s): State<Service>, Body(body): Body) -> Response {
-    call(s, move |s| s.change_aliases(&body)).await
+    call(s, move |s| s.change_aliases(parse_json(&body)?)).await
 }
 
 async fn list_aliases(State(s): State<Service>) -> Response {
@@ -248,7 +259,7 @@ async fn update(
     body: Body,
 ) -> Response {
     call(s, move |s| {
-        s.update_points(&name, kind, &body.0, params.wait)
+        s.update_points(&name, kind.parse(&body.0)?, params.wait)
     })
     .await
 }
@@ -259,7 +270,10 @@ async fn batch_update(
     p: UpdateParams,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.batch_update(&name, &body, p.wait)).await
+    call(s, move |s| {
+        s.batch_update(&name, parse_json(&body)?, p.wait)
+    })
+    .await
 }
 
 async fn retrieve(
@@ -267,7 +281,7 @@ async fn retrieve(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.retrieve(&name, &body)).await
+    call(s, move |s| s.retrieve(&name, parse_json(&body)?)).await
 }
 
 async fn get_point(State(s): State<Service>, Path((name, id)): Path<(String, String)>) -> Response {
@@ -275,15 +289,15 @@ async fn get_point(State(s): State<Service>, Path((name, id)): Path<(String, Str
 }
 
 async fn scroll(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
-    call(s, move |s| s.scroll(&name, &body)).await
+    call(s, move |s| s.scroll(&name, parse_or_default(&body)?)).await
 }
 
 async fn count(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
-    call(s, move |s| s.count(&name, &body)).await
+    call(s, move |s| s.count(&name, parse_or_default(&body)?)).await
 }
 
 async fn search(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
-    call(s, move |s| s.search(&name, &body)).await
+    call(s, move |s| s.search(&name, parse_json(&body)?)).await
 }
 
 async fn search_batch(
@@ -291,11 +305,11 @@ async fn search_batch(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.search_batch(&name, &body)).await
+    call(s, move |s| s.search_batch(&name, parse_json(&body)?)).await
 }
 
 async fn query(State(s): State<Service>, Path(name): Path<String>, Body(body): Body) -> Response {
-    call(s, move |s| s.query(&name, &body)).await
+    call(s, move |s| s.query(&name, parse_json(&body)?)).await
 }
 
 async fn query_batch(
@@ -303,5 +317,5 @@ async fn query_batch(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> Response {
-    call(s, move |s| s.query_batch(&name, &body)).await
+    call(s, move |s| s.query_batch(&name, parse_json(&body)?)).await
 }

@@ -21,6 +21,7 @@ pub fn status_of(class: ErrorClass) -> StatusCode {
         ErrorClass::Validation => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorClass::NotFound => StatusCode::NOT_FOUND,
         ErrorClass::Conflict => StatusCode::CONFLICT,
+        ErrorClass::Precondition => StatusCode::BAD_REQUEST,
         ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -137,8 +137,11 @@ impl Service {
         CollectionsResponse { collections }
     }
 
-    pub fn create_collection(&self, name: &str, body: &[u8]) -> Result<bool, ApiError> {
-        let req: CreateCollectionRequest = super::parse_json(body)?;
+    pub fn create_collection(
+        &self,
+        name: &str,
+        req: CreateCollectionRequest,
+    ) -> Result<bool, ApiError> {
         if req.init_from.is_some() {
             return Err(ApiError::BadInput("init_from is not supported".into()));
         }
@@ -205,8 +208,11 @@ impl Service {
         Ok(info(&collection))
     }
 
-    pub fn update_collection(&self, name: &str, body: &[u8]) -> Result<bool, ApiError> {
-        let req: UpdateCollectionRequest = super::parse_json(body)?;
+    pub fn update_collection(
+        &self,
+        name: &str,
+        req: UpdateCollectionRequest,
+    ) -> Result<bool, ApiError> {
         let collection = self.storage.collection(name)?;
         collection.update_config(|config| {
             if let Some(diff) = &req.optimizers_config {
@@ -283,8 +289,7 @@ impl Service {
         self.storage.collection(name).is_ok()
     }
 
-    pub fn change_aliases(&self, body: &[u8]) -> Result<bool, ApiError> {
-        let req: ChangeAliasesRequest = super::parse_json(body)?;
+    pub fn change_aliases(&self, req: ChangeAliasesRequest) -> Result<bool, ApiError> {
         self.storage.change_aliases(&req.actions)?;
         Ok(true)
     }

@@ -14,6 +14,8 @@ pub enum ApiError {
     Validation { field: String, message: String },
     #[error("Not found: {0}")]
     NotFound(String),
+    #[error("Bad request: {0}")]
+    Precondition(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("Service internal error: {0}")]
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::Format(_) | ApiError::BadInput(_) => ErrorClass::BadInput,
             ApiError::Validation { .. } => ErrorClass::Validation,
             ApiError::NotFound(_) => ErrorClass::NotFound,
+            ApiError::Precondition(_) => ErrorClass::Precondition,
             ApiError::Storage(e) => e.class(),
             ApiError::Internal(_) => ErrorClass::Internal,
         }

@@ -34,10 +34,9 @@ impl Service {
     pub fn create_field_index(
         &self,
         collection: &str,
-        body: &[u8],
+        req: CreateFieldIndexRequest,
         wait: bool,
     ) -> Result<UpdateResultResponse, ApiError> {
-        let req: CreateFieldIndexRequest = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         // Qdrant would infer a type from the stored values; an explicit
         // schema is clearer and the official clients always send one.

@@ -400,43 +400,33 @@ pub enum UpdateKind {
     DeleteVectors,
 }
 
+impl UpdateKind {
+    /// Reads a JSON request body of this kind.
+    pub fn parse(self, body: &[u8]) -> Result<BatchOperation, ApiError> {
+        use super::parse_json;
+        Ok(match self {
+            UpdateKind::Upsert => BatchOperation::Upsert(parse_json(body)?),
+            UpdateKind::Delete => BatchOperation::Delete(parse_json(body)?),
+            UpdateKind::SetPayload => BatchOperation::SetPayload(parse_json(body)?),
+            UpdateKind::OverwritePayload => BatchOperation::OverwritePayload(parse_json(body)?),
+            UpdateKind::DeletePayload => BatchOperation::DeletePayload(parse_json(body)?),
+            UpdateKind::ClearPayload => BatchOperation::ClearPayload(parse_json(body)?),
+            UpdateKind::UpdateVectors => BatchOperation::UpdateVectors(parse_json(body)?),
+            UpdateKind::DeleteVectors => BatchOperation::DeleteVectors(parse_json(body)?),
+        })
+    }
+}
+
 impl Service {
-    /// Parses and applies one update request of `kind`.
+    /// Applies one update request.
     pub fn update_points(
         &self,
         collection: &str,
-        kind: UpdateKind,
-        body: &[u8],
+        op: BatchOperation,
         wait: bool,
     ) -> Result<UpdateResultResponse, ApiError> {
         let collection = self.storage.collection(collection)?;
-        let op = match kind {
-            UpdateKind::Upsert => {
-                batch_operation(BatchOperation::Upsert(super::parse_json(body)?))?
-            }
-            UpdateKind::Delete => {
-                batch_operation(BatchOperation::Delete(super::parse_json(body)?))?
-            }
-            UpdateKind::SetPayload => {
-                batch_operation(BatchOperation::SetPayload(super::parse_json(body)?))?
-            }
-            UpdateKind::OverwritePayload => {
-                batch_operation(BatchOperation::OverwritePayload(super::parse_json(body)?))?
-            }
-            UpdateKind::DeletePayload => {
-                batch_operation(BatchOperation::DeletePayload(super::parse_json(body)?))?
-            }
-            UpdateKind::ClearPayload => {
-                batch_operation(BatchOperation::ClearPayload(super::parse_json(body)?))?
-            }
-            UpdateKind::UpdateVectors => {
-                batch_operation(BatchOperation::UpdateVectors(super::parse_json(body)?))?
-            }
-            UpdateKind::DeleteVectors => {
-                batch_operation(BatchOperation::DeleteVectors(super::parse_json(body)?))?
-            }
-        };
-        Ok(collection.update(op, wait)?.into())
+        Ok(collection.update(batch_operation(op)?, wait)?.into())
     }
 
     /// `POST /points/batch`: every operation is validated before the first
@@ -444,11 +434,10 @@ impl Service {
     pub fn batch_update(
         &self,
         collection: &str,
-        body: &[u8],
+        req: BatchRequest,
         wait: bool,
     ) -> Result<Vec<UpdateResultResponse>, ApiError> {
         let collection = self.storage.collection(collection)?;
-        let req: BatchRequest = super::parse_json(body)?;
         let config = collection.config();
         let mut ops = Vec::with_capacity(req.operations.len());
         for (i, op) in req.operations.into_iter().enumerate() {
@@ -464,8 +453,11 @@ impl Service {
         Ok(results)
     }
 
-    pub fn retrieve(&self, collection: &str, body: &[u8]) -> Result<Vec<RecordResponse>, ApiError> {
-        let req: RetrieveRequest = super::parse_json(body)?;
+    pub fn retrieve(
+        &self,
+        collection: &str,
+        req: RetrieveRequest,
+    ) -> Result<Vec<RecordResponse>, ApiError> {
         let collection = self.storage.collection(collection)?;
         let config = collection.config();
         let with_payload = req.with_payload.unwrap_or(WithPayload::Enable(true));
@@ -499,14 +491,9 @@ impl Service {
         ))
     }
 
-    pub fn scroll(&self, collection: &str, body: &[u8]) -> Result<ScrollResponse, ApiError> {
-        let req: ScrollRequest = if body.is_empty() {
-            ScrollRequest::default()
-        } else {
-            super::parse_json(body)?
-        };
+    pub fn scroll(&self, collection: &str, req: ScrollRequest) -> Result<ScrollResponse, ApiError> {
         if req.order_by.as_ref().is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::BadInput(
+            return Err(ApiError::Precondition(
                 "order_by needs a payload index, which this collection does not have".into(),
             ));
         }
@@ -536,12 +523,7 @@ impl Service {
         })
     }
 
-    pub fn count(&self, collection: &str, body: &[u8]) -> Result<CountResponse, ApiError> {
-        let req: CountRequest = if body.is_empty() {
-            CountRequest::default()
-        } else {
-            super::parse_json(body)?
-        };
+    pub fn count(&self, collection: &str, req: CountRequest) -> Result<CountResponse, ApiError> {
         if let Some(f) = &req.filter {
             f.validate()
                 .map_err(|e| ApiError::validation("filter", e))?;

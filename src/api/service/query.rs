@@ -129,8 +129,7 @@ struct Plan {
 }
 
 impl Service {
-    pub fn query(&self, collection: &str, body: &[u8]) -> Result<QueryResponse, ApiError> {
-        let req: QueryRequest = super::parse_json(body)?;
+    pub fn query(&self, collection: &str, req: QueryRequest) -> Result<QueryResponse, ApiError> {
         let collection = self.storage.collection(collection)?;
         let points = run(&collection, query_plan(&collection, req)?)?;
         Ok(QueryResponse { points })
@@ -139,9 +138,8 @@ impl Service {
     pub fn query_batch(
         &self,
         collection: &str,
-        body: &[u8],
+        req: QueryBatchRequest,
     ) -> Result<Vec<QueryResponse>, ApiError> {
-        let req: QueryBatchRequest = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         let plans = req
             .searches
@@ -161,9 +159,8 @@ impl Service {
     pub fn search(
         &self,
         collection: &str,
-        body: &[u8],
+        req: SearchRequestBody,
     ) -> Result<Vec<ScoredPointResponse>, ApiError> {
-        let req: SearchRequestBody = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         run(&collection, search_plan(req)?)
     }
@@ -171,9 +168,8 @@ impl Service {
     pub fn search_batch(
         &self,
         collection: &str,
-        body: &[u8],
+        req: SearchBatchRequest,
     ) -> Result<Vec<Vec<ScoredPointResponse>>, ApiError> {
-        let req: SearchBatchRequest = super::parse_json(body)?;
         let collection = self.storage.collection(collection)?;
         let plans = req
             .searches

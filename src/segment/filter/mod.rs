@@ -66,6 +66,12 @@ impl Serialize for Filter {
     }
 }
 
+/// Reads a filter from its REST JSON form; `at` names it in error messages
+/// (for example `"filter"` or `"points_selector.filter"`).
+pub fn parse_at(value: &serde_json::Value, at: &str) -> Result<Filter, String> {
+    parse::filter(value, at)
+}
+
 impl<'de> Deserialize<'de> for Filter {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
