@@ -9,7 +9,8 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
-use vecforge::api::rest::{self, ApiKeys, RestOptions};
+use vecforge::api::auth::ApiKeys;
+use vecforge::api::rest::{self, RestOptions};
 use vecforge::api::service::Service;
 use vecforge::storage::Storage;
 

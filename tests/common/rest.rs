@@ -9,7 +9,8 @@ use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vecforge::api::rest::{self, ApiKeys, RestOptions};
+use vecforge::api::auth::ApiKeys;
+use vecforge::api::rest::{self, RestOptions};
 use vecforge::api::service::Service;
 use vecforge::storage::Storage;
 

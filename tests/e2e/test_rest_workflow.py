@@ -1,4 +1,12 @@
-"""Acceptance: the release binary driven by the official qdrant-client 1.20 over REST.
+"""Acceptance: the release binary driven by the official qdrant-client 1.20, over
+REST and again over gRPC (`prefer_grpc=True`).
+
+Every test runs once per transport (the module-scoped `client` fixture is
+parametrized), with the same expectations; `test_grpc_answers_equal_rest`
+also compares the two transports' answers to the same reads directly. Where
+the wire formats differ the tests say so: gRPC has no "no payload", so a
+record read without payload carries `{}` instead of `None`, and errors are
+`grpc.RpcError` with a status code instead of an HTTP status.
 
 Two 10,000-point collections, loaded once per module in batches of 500 with
 `wait=True`:
@@ -15,7 +23,8 @@ are checked against a dict model of the expected payloads.
 
 qdrant-client 1.20 no longer has `search` / `search_batch`, so the legacy
 endpoints `POST /collections/{c}/points/search[/batch]` are called with
-`requests` (in local mode the same request bodies are answered through
+`requests`, and the RPCs `qdrant.Points/Search[Batch]` through the client's
+raw gRPC stub (in local mode the same request bodies are answered through
 `query_points`, which validates the expectations).
 """
 
@@ -26,10 +35,13 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
+import grpc
 import numpy as np
 import pytest
 import requests
-from qdrant_client import models
+from qdrant_client import QdrantClient, models
+from qdrant_client import grpc as qgrpc
+from qdrant_client.conversions.conversion import GrpcToRest, RestToGrpc
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 import reference
@@ -48,6 +60,37 @@ UTC = timezone.utc
 # rows of the generated sets whose ids are UUIDs, one per spelling:
 # lowercase, UPPERCASE, 32 hex digits, urn:uuid:
 UUID_ROWS = [13, 110, 207, 304]
+
+
+TRANSPORTS = ["rest"] if IS_LOCAL else ["rest", "grpc"]
+
+
+# ---------------------------------------------------------------- clients
+
+
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def transport(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def client(request, transport):
+    """A qdrant-client on the session's server, over `transport`."""
+    if IS_LOCAL:
+        qdrant = QdrantClient(":memory:")
+    else:
+        srv = request.getfixturevalue("server")
+        qdrant = QdrantClient(
+            url=srv.url, grpc_port=srv.grpc_port, prefer_grpc=transport == "grpc", timeout=60
+        )
+    yield qdrant
+    qdrant.close()
+
+
+def no_payload(payload, transport: str) -> bool:
+    """A record read without payload: `None` over REST, `{}` over gRPC,
+    whose map field cannot be absent."""
+    return payload is None if transport == "rest" else payload in (None, {})
 
 
 # ---------------------------------------------------------------- helpers
@@ -125,10 +168,16 @@ def row_mask(ps: PointSet, predicate) -> np.ndarray:
 
 
 def expect_missing_collection(call) -> None:
-    """`call` must fail because its collection (or alias) does not exist."""
-    with pytest.raises((UnexpectedResponse, ValueError)) as info:
+    """`call` must fail because its collection (or alias) does not exist:
+    HTTP 404 over REST, NOT_FOUND over gRPC."""
+    with pytest.raises((UnexpectedResponse, ValueError, grpc.RpcError)) as info:
         call()
-    if not IS_LOCAL:
+    if IS_LOCAL:
+        return
+    if isinstance(info.value, grpc.RpcError):
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND, info.value
+        assert "doesn't exist" in info.value.details(), info.value
+    else:
         assert isinstance(info.value, UnexpectedResponse), repr(info.value)
         assert info.value.status_code == 404, info.value
 
@@ -152,8 +201,39 @@ def dump_filter(f: models.Filter) -> dict:
     return f.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
+def grpc_search_points(collection: str, body: dict) -> qgrpc.SearchPoints:
+    """A REST search body as the gRPC `SearchPoints` message."""
+    vector, name = body["vector"], None
+    if isinstance(vector, dict):
+        name, vector = vector["name"], vector["vector"]
+    return qgrpc.SearchPoints(
+        collection_name=collection,
+        vector=vector,
+        vector_name=name,
+        filter=RestToGrpc.convert_filter(models.Filter.model_validate(body["filter"]))
+        if "filter" in body
+        else None,
+        limit=body.get("limit", 10),
+        offset=body.get("offset"),
+        score_threshold=body.get("score_threshold"),
+        params=qgrpc.SearchParams(**body.get("params", {})),
+        with_payload=qgrpc.WithPayloadSelector(enable=bool(body.get("with_payload", False))),
+    )
+
+
+def grpc_hits(points) -> list[dict]:
+    return [
+        {"id": p.id, "score": p.score, "payload": p.payload, "version": p.version}
+        for p in map(GrpcToRest.convert_scored_point, points)
+    ]
+
+
 def legacy_search(client, server_url, collection: str, body: dict) -> list[dict]:
-    """`POST /collections/{c}/points/search`, answered through query_points in local mode."""
+    """`POST /collections/{c}/points/search` or `qdrant.Points/Search`, by the
+    client's transport; answered through query_points in local mode."""
+    if not IS_LOCAL and client._client._prefer_grpc:
+        response = client.grpc_points.Search(grpc_search_points(collection, body), timeout=60)
+        return grpc_hits(response.result)
     if not IS_LOCAL:
         response = requests.post(
             f"{server_url}/collections/{collection}/points/search", json=body, timeout=60
@@ -181,6 +261,13 @@ def legacy_search(client, server_url, collection: str, body: dict) -> list[dict]
 
 
 def legacy_search_batch(client, server_url, collection: str, searches: list[dict]) -> list:
+    if not IS_LOCAL and client._client._prefer_grpc:
+        request = qgrpc.SearchBatchPoints(
+            collection_name=collection,
+            search_points=[grpc_search_points(collection, body) for body in searches],
+        )
+        response = client.grpc_points.SearchBatch(request, timeout=60)
+        return [grpc_hits(batch.result) for batch in response.result]
     if not IS_LOCAL:
         response = requests.post(
             f"{server_url}/collections/{collection}/points/search/batch",
@@ -501,7 +588,7 @@ def test_count_exact(client, plain, named):
 
 
 @pytest.mark.parametrize("fixture", ["plain", "named"])
-def test_scroll_covers_every_id_once_in_order(client, request, fixture):
+def test_scroll_covers_every_id_once_in_order(client, request, fixture, transport):
     ps = request.getfixturevalue(fixture)
     name = PLAIN if fixture == "plain" else NAMED
     records = scroll_all(client, name, limit=777, with_payload=False, with_vectors=False)
@@ -511,7 +598,7 @@ def test_scroll_covers_every_id_once_in_order(client, request, fixture):
     uuids = [pid for pid in got if isinstance(pid, str)]
     assert len(uuids) == sum(isinstance(pid, str) for pid in ps.ids) > 50
     assert all(CANONICAL_UUID.fullmatch(pid) for pid in uuids), uuids[:5]
-    assert all(r.payload is None and r.vector is None for r in records[:50])
+    assert all(no_payload(r.payload, transport) and r.vector is None for r in records[:50])
 
 
 def test_scroll_returns_payloads_and_vectors(client, plain):
@@ -774,10 +861,110 @@ def test_legacy_search_endpoints(client, server_url, plain, named):
     reference.assert_ranking([(r["id"], r["score"]) for r in results[1]], dot_expected, dot_count, what="batch 1")
 
 
+# ---------------------------------------------------------------- transports
+
+
+def comparable(obj):
+    """A model's dump with every float rounded to float32 (REST's JSON carries
+    the shortest decimal of an f32 score or vector, gRPC its bits) and
+    empty payloads as None (gRPC cannot send an absent map)."""
+    if hasattr(obj, "model_dump"):
+        obj = obj.model_dump(mode="json")
+    if isinstance(obj, float):
+        return float(np.float32(obj))
+    if isinstance(obj, list):
+        return [comparable(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(comparable(v) for v in obj)
+    if isinstance(obj, dict):
+        return {
+            k: None if k == "payload" and v == {} else comparable(v) for k, v in obj.items()
+        }
+    return obj
+
+
+def first_difference(a, b, at="") -> str:
+    """Where two dumps first differ, for the failure message."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return first_difference(a.get(k), b.get(k), f"{at}.{k}")
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{at}[{i}]")
+    return f"at {at or 'top'}: gRPC {str(a)[:300]} != REST {str(b)[:300]}"
+
+
+@requires_server
+def test_grpc_answers_equal_rest(client, server, transport, plain, named):
+    """The same reads through both transports give the same answers."""
+    if transport != "grpc":
+        pytest.skip("compares the gRPC client with a REST one")
+    rest = QdrantClient(url=server.url, prefer_grpc=False, timeout=60)
+    checked = 0
+
+    def same(what, call):
+        nonlocal checked
+        over_grpc, over_rest = comparable(call(client)), comparable(call(rest))
+        if isinstance(over_rest, dict) and "config" in over_rest:
+            # VecForge has no `wal_retain_closed` and sends none; the REST
+            # model fills in its default (1), the gRPC conversion leaves None.
+            over_rest["config"]["wal_config"]["wal_retain_closed"] = None
+        assert over_grpc == over_rest, f"{what}: {first_difference(over_grpc, over_rest)}"
+        checked += 1
+
+    try:
+        for name in (PLAIN, NAMED):
+            same(f"{name} info", lambda c: c.get_collection(name))
+        same("collections", lambda c: sorted(x.name for x in c.get_collections().collections))
+        q = queries(1200, 3)
+        for case in ("match_keyword", "range_datetime", "nested", "min_should", "has_id", "is_empty"):
+            filt, _ = filter_case(case, plain)
+            same(f"count {case}", lambda c: c.count(PLAIN, count_filter=filt, exact=True))
+            same(
+                f"scroll {case}",
+                lambda c: c.scroll(PLAIN, scroll_filter=filt, limit=50, with_payload=True, with_vectors=True),
+            )
+            for exact in (True, False):
+                same(
+                    f"query {case} exact={exact}",
+                    lambda c: c.query_points(
+                        PLAIN, query=q[0].tolist(), query_filter=filt, limit=10,
+                        search_params=models.SearchParams(exact=exact), with_payload=True,
+                    ),
+                )
+        same(
+            "scroll from a UUID offset",
+            lambda c: c.scroll(NAMED, offset=named.ids[UUID_ROWS[0]], limit=200, with_vectors=["euc"]),
+        )
+        same(
+            "retrieve",
+            lambda c: sorted(
+                c.retrieve(NAMED, ids=[named.sent_ids[r] for r in [0, 10, *UUID_ROWS]], with_vectors=True),
+                key=lambda r: sort_key(r.id),
+            ),
+        )
+        same(
+            "query batch",
+            lambda c: c.query_batch_points(
+                NAMED,
+                requests=[
+                    models.QueryRequest(query=q[1].tolist(), using="man", limit=5, with_payload=["city"]),
+                    models.QueryRequest(query=named.sent_ids[207], using="dot", limit=4, offset=1),
+                ],
+            ),
+        )
+        same("aliases", lambda c: c.get_aliases())
+    finally:
+        rest.close()
+    assert checked == 4 + 6 * 4 + 3
+
+
 # ---------------------------------------------------------------- retrieve
 
 
-def test_retrieve(client, plain, named):
+def test_retrieve(client, plain, named, transport):
     rows = [0, 1, 2, *UUID_ROWS, N - 2, N - 1]
     absent = [999_999_999_999, "00000000-0000-4000-8000-000000000000"]
     records = client.retrieve(PLAIN, ids=[plain.sent_ids[r] for r in rows] + absent, with_payload=True, with_vectors=True)
@@ -793,7 +980,7 @@ def test_retrieve(client, plain, named):
 
     records = client.retrieve(PLAIN, ids=[plain.sent_ids[r] for r in rows], with_payload=False, with_vectors=False)
     assert len(records) == len(rows)
-    assert all(rec.payload is None and rec.vector is None for rec in records)
+    assert all(no_payload(rec.payload, transport) and rec.vector is None for rec in records)
 
     named_rows = [0, 1, 10, 207]
     records = client.retrieve(NAMED, ids=[named.sent_ids[r] for r in named_rows], with_vectors=["man", "euc"])
