@@ -129,56 +129,72 @@ pub fn filter(filter: Option<pb::Filter>, at: &str) -> Result<Option<Filter>, Ap
     let Some(filter) = filter else {
         return Ok(None);
     };
-    let json = filter_json(filter);
+    let json = filter_json(filter, at).map_err(ApiError::BadInput)?;
     crate::segment::filter::parse_at(&json, at)
         .map(Some)
         .map_err(ApiError::BadInput)
 }
 
-fn filter_json(f: pb::Filter) -> Json {
-    let mut out = Map::new();
-    let mut clause = |name: &str, conditions: Vec<pb::Condition>| {
-        if !conditions.is_empty() {
-            out.insert(
-                name.into(),
-                Json::Array(conditions.into_iter().map(condition_json).collect()),
-            );
-        }
+/// The REST JSON form of a filter. Fails only on what JSON cannot say: a
+/// condition message with no condition in it (in JSON, `{}` would read as
+/// an empty filter, which matches every point).
+fn filter_json(f: pb::Filter, at: &str) -> Result<Json, String> {
+    let conditions = |list: Vec<pb::Condition>, at: &str| {
+        list.into_iter()
+            .enumerate()
+            .map(|(i, c)| condition_json(c, &format!("{at}[{i}]")))
+            .collect::<Result<Vec<_>, String>>()
     };
-    clause("must", f.must);
-    clause("should", f.should);
-    clause("must_not", f.must_not);
+    let mut out = Map::new();
+    for (name, list) in [
+        ("must", f.must),
+        ("should", f.should),
+        ("must_not", f.must_not),
+    ] {
+        if !list.is_empty() {
+            let here = format!("{at}.{name}");
+            out.insert(name.into(), Json::Array(conditions(list, &here)?));
+        }
+    }
     if let Some(min) = f.min_should {
+        let here = format!("{at}.min_should.conditions");
         out.insert(
             "min_should".into(),
             json!({
-                "conditions": min.conditions.into_iter().map(condition_json).collect::<Vec<_>>(),
+                "conditions": conditions(min.conditions, &here)?,
                 "min_count": min.min_count,
             }),
         );
     }
-    Json::Object(out)
+    Ok(Json::Object(out))
 }
 
-fn condition_json(c: pb::Condition) -> Json {
+fn condition_json(c: pb::Condition, at: &str) -> Result<Json, String> {
     use pb::condition::ConditionOneOf as C;
-    match c.condition_one_of {
-        // An empty condition: the filter parser says what is missing.
-        None => json!({}),
+    Ok(match c.condition_one_of {
+        None => {
+            return Err(format!(
+                "{at}: an empty condition; expected a field condition, filter, is_empty, \
+                 is_null, has_id, has_vector, nested or slice"
+            ))
+        }
         Some(C::Field(f)) => field_json(f),
         Some(C::IsEmpty(c)) => json!({"is_empty": {"key": c.key}}),
         Some(C::IsNull(c)) => json!({"is_null": {"key": c.key}}),
         Some(C::HasId(c)) => {
             json!({"has_id": c.has_id.into_iter().map(id_json).collect::<Vec<_>>()})
         }
-        Some(C::Filter(f)) => filter_json(f),
+        Some(C::Filter(f)) => filter_json(f, at)?,
         Some(C::Nested(n)) => json!({"nested": {
             "key": n.key,
-            "filter": n.filter.map_or(Json::Null, filter_json),
+            "filter": match n.filter {
+                Some(f) => filter_json(f, &format!("{at}.nested.filter"))?,
+                None => Json::Null,
+            },
         }}),
         Some(C::HasVector(c)) => json!({"has_vector": c.has_vector}),
         Some(C::Slice(s)) => json!({"slice": {"total": s.total, "index": s.index}}),
-    }
+    })
 }
 
 fn field_json(f: pb::FieldCondition) -> Json {
