@@ -220,6 +220,12 @@ async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
         }
     };
     let app = rest::router(service, &options);
+    // As for gRPC: replies must not wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let rest = axum::serve(listener, app).with_graceful_shutdown(until_stopped(stopped));
     rest.await.context("serve REST")?;
     if let Some(grpc) = grpc {
