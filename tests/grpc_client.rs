@@ -795,8 +795,28 @@ async fn api_keys_and_unimplemented() {
         .health_check()
         .await
         .expect("health without a key");
-    assert!(!health.title.is_empty());
-    assert!(!health.version.is_empty());
+    assert_eq!(health.title, vecforge::TITLE);
+    assert_eq!(
+        health.version,
+        vecforge::QDRANT_COMPATIBLE_VERSION,
+        "as GET / says"
+    );
+
+    // So does the standard grpc.health.v1 service, with or without a key.
+    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
+    let channel = tonic::transport::Channel::from_shared(server.url.clone())
+        .expect("server URL")
+        .connect()
+        .await
+        .expect("connect the health client");
+    let mut health = HealthClient::new(channel);
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("grpc.health.v1 Check without a key")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
 
     assert_code(
         anonymous.list_collections().await,
