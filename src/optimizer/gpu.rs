@@ -99,8 +99,11 @@ mod with_gpu {
     pub(super) struct Devices {
         /// `None` before the first open and after a device was lost.
         pub(super) gpu: Option<Gpu>,
-        /// Builds running on each device of `gpu`.
-        busy: Vec<usize>,
+        /// Which queues of each device of `gpu` a build holds.
+        in_use: Vec<Vec<bool>>,
+        /// Counts the opens of `gpu`, so that a lease taken on a device set
+        /// that has since been re-created frees nothing in the new one.
+        generation: u64,
     }
 
     /// Builds graphs on the GPU, falling back to the CPU.
@@ -124,17 +127,24 @@ mod with_gpu {
     /// A device slot held for one build.
     pub(super) struct Lease<'a> {
         indexer: &'a GpuIndexer,
-        slot: usize,
+        pub(super) generation: u64,
+        pub(super) slot: usize,
         /// The queue this build submits to.
-        queue: usize,
+        pub(super) queue: usize,
         device: Device,
     }
 
     impl Drop for Lease<'_> {
         fn drop(&mut self) {
             let mut devices = self.indexer.devices.lock();
-            if let Some(busy) = devices.busy.get_mut(self.slot) {
-                *busy = busy.saturating_sub(1);
+            if devices.generation == self.generation {
+                if let Some(held) = devices
+                    .in_use
+                    .get_mut(self.slot)
+                    .and_then(|queues| queues.get_mut(self.queue))
+                {
+                    *held = false;
+                }
             }
             self.indexer.freed.notify_all();
         }
@@ -177,7 +187,12 @@ mod with_gpu {
                     }
                 })
                 .collect();
-            devices.busy = vec![0; gpu.devices.len()];
+            devices.in_use = gpu
+                .devices
+                .iter()
+                .map(|device| vec![false; device.queue_count()])
+                .collect();
+            devices.generation += 1;
             devices.gpu = Some(gpu);
             Ok(())
         }
@@ -205,17 +220,20 @@ mod with_gpu {
                     return Err(error);
                 }
                 let gpu = devices.gpu.as_ref().expect("opened above");
-                let free = gpu
-                    .devices
+                let free = devices
+                    .in_use
                     .iter()
                     .enumerate()
-                    .find(|(i, device)| devices.busy[*i] < device.queue_count())
-                    .map(|(i, device)| (i, device.clone()));
-                if let Some((slot, device)) = free {
-                    let queue = devices.busy[slot];
-                    devices.busy[slot] += 1;
+                    .find_map(|(slot, queues)| {
+                        let queue = queues.iter().position(|held| !held)?;
+                        Some((slot, queue))
+                    });
+                if let Some((slot, queue)) = free {
+                    let device = gpu.devices[slot].clone();
+                    devices.in_use[slot][queue] = true;
                     return Ok(Lease {
                         indexer: self,
+                        generation: devices.generation,
                         slot,
                         queue,
                         device,
@@ -429,6 +447,52 @@ mod tests {
         }
         drop(held);
         assert!(indexer.lease().is_ok(), "a released queue is leased again");
+    }
+
+    /// Queues are handed out by which are free, not by how many are: a
+    /// queue released out of order is the one leased next; and a lease
+    /// taken before the devices were re-created frees nothing in the new
+    /// set when it ends.
+    #[test]
+    fn leases_track_queues_and_device_generations() {
+        let Some(gpu) = crate::gpu::tests::test_gpu() else {
+            return;
+        };
+        drop(gpu);
+        let config = any_device();
+        let mut indexer = GpuIndexer::start(&config, Arc::new(GpuCounters::default()));
+        indexer.busy_wait = Duration::from_millis(200);
+        let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
+        let mut held: Vec<_> = (0..queues)
+            .map(|_| indexer.lease().expect("a free queue"))
+            .collect();
+        let released = held.remove(0);
+        let (slot, queue) = (released.slot, released.queue);
+        drop(released);
+        let again = indexer.lease().expect("the released queue");
+        assert_eq!((again.slot, again.queue), (slot, queue));
+        drop(again);
+        drop(held);
+
+        // Re-create the devices while an old lease is alive.
+        let old = indexer.lease().expect("a queue");
+        indexer.devices.lock().gpu = None;
+        let new: Vec<_> = (0..queues)
+            .map(|_| indexer.lease().expect("a queue of the new devices"))
+            .collect();
+        assert!(new
+            .iter()
+            .all(|lease| lease.generation == old.generation + 1));
+        drop(old);
+        match indexer.lease() {
+            Err(GpuError::Busy(_)) => {}
+            other => panic!(
+                "the old lease freed a queue of the new devices: {:?}",
+                other.map(|l| (l.slot, l.queue))
+            ),
+        }
+        drop(new);
+        assert!(indexer.lease().is_ok());
     }
 
     /// Payload groups of at least `OFFLOAD_MIN_GROUP` points get their
