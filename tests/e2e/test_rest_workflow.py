@@ -579,6 +579,36 @@ def test_collection_config_echo(client):
         client.delete_collection(name)
 
 
+@requires_server
+def test_quantization_config_is_kept_and_changed(client):
+    name = "wf_quantization"
+    recreate(
+        client,
+        name,
+        vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
+        quantization_config=models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.95, always_ram=True)
+        ),
+    )
+    try:
+        q = client.get_collection(name).config.quantization_config
+        assert isinstance(q, models.ScalarQuantization), q
+        assert q.scalar.quantile == pytest.approx(0.95) and q.scalar.always_ram is True
+        client.update_collection(
+            name,
+            quantization_config=models.ProductQuantization(
+                product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16)
+            ),
+        )
+        q = client.get_collection(name).config.quantization_config
+        assert isinstance(q, models.ProductQuantization), q
+        assert q.product.compression == models.CompressionRatio.X16
+        client.update_collection(name, quantization_config=models.Disabled.DISABLED)
+        assert client.get_collection(name).config.quantization_config is None
+    finally:
+        client.delete_collection(name)
+
+
 def test_count_exact(client, plain, named):
     assert client.count(PLAIN, exact=True).count == N
     assert client.count(NAMED, exact=True).count == N

@@ -92,8 +92,9 @@ fn quantization_json(q: pb::QuantizationConfig) -> Json {
             ("always_ram", json!(s.always_ram)),
         ])}),
         Some(Q::Product(p)) => {
-            let compression = pb::CompressionRatio::try_from(p.compression)
-                .map_or("x4".to_string(), |c| c.as_str_name().to_lowercase());
+            // The protobuf names are REST's: "x4" … "x64".
+            let compression =
+                pb::CompressionRatio::try_from(p.compression).map_or("x4", |c| c.as_str_name());
             json!({"product": object([
                 ("compression", json!(compression)),
                 ("always_ram", json!(p.always_ram)),
@@ -226,22 +227,9 @@ fn update_json(u: pb::UpdateCollection) -> Result<Json, ApiError> {
             ("on_disk_payload", json!(p.on_disk_payload)),
         ])
     });
-    let quantization = u.quantization_config.map_or(Json::Null, |q| {
-        use pb::quantization_config_diff::Quantization as Q;
-        match q.quantization {
-            Some(Q::Scalar(s)) => quantization_json(pb::QuantizationConfig {
-                quantization: Some(pb::quantization_config::Quantization::Scalar(s)),
-            }),
-            Some(Q::Product(p)) => quantization_json(pb::QuantizationConfig {
-                quantization: Some(pb::quantization_config::Quantization::Product(p)),
-            }),
-            Some(Q::Binary(b)) => quantization_json(pb::QuantizationConfig {
-                quantization: Some(pb::quantization_config::Quantization::Binary(b)),
-            }),
-            Some(Q::Disabled(_)) => json!("Disabled"),
-            Some(_) | None => json!({}),
-        }
-    });
+    let quantization = u
+        .quantization_config
+        .map_or(Json::Null, quantization_diff_json);
     Ok(object([
         ("vectors", vectors),
         (
@@ -255,13 +243,33 @@ fn update_json(u: pb::UpdateCollection) -> Result<Json, ApiError> {
     ]))
 }
 
+/// A quantization change in REST's form: a new config, or `"Disabled"`.
+fn quantization_diff_json(q: pb::QuantizationConfigDiff) -> Json {
+    use pb::quantization_config::Quantization as Q;
+    use pb::quantization_config_diff::Quantization as D;
+    let config = |q| {
+        quantization_json(pb::QuantizationConfig {
+            quantization: Some(q),
+        })
+    };
+    match q.quantization {
+        Some(D::Scalar(s)) => config(Q::Scalar(s)),
+        Some(D::Product(p)) => config(Q::Product(p)),
+        Some(D::Binary(b)) => config(Q::Binary(b)),
+        Some(D::Turboquant(t)) => config(Q::Turboquant(t)),
+        Some(D::Disabled(_)) => json!("Disabled"),
+        None => Json::Null,
+    }
+}
+
 #[allow(deprecated)]
 fn vector_diff_json(p: pb::VectorParamsDiff) -> Json {
     object([
         ("hnsw_config", p.hnsw_config.map_or(Json::Null, hnsw_json)),
         (
             "quantization_config",
-            p.quantization_config.map_or(Json::Null, |_| json!({})),
+            p.quantization_config
+                .map_or(Json::Null, quantization_diff_json),
         ),
         ("on_disk", json!(p.on_disk)),
     ])
@@ -353,7 +361,7 @@ fn pb_quantization(q: &Json) -> Option<pb::QuantizationConfig> {
         let compression = p
             .get("compression")
             .and_then(Json::as_str)
-            .and_then(|c| pb::CompressionRatio::from_str_name(&c.to_uppercase()))
+            .and_then(pb::CompressionRatio::from_str_name)
             .unwrap_or(pb::CompressionRatio::X4);
         Q::Product(pb::ProductQuantization {
             compression: compression as i32,

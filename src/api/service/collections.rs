@@ -263,12 +263,12 @@ impl Service {
                         params.on_disk = diff.on_disk;
                     }
                     if let Some(q) = diff.quantization_config {
-                        params.quantization_config = Some(q).filter(|v| !v.is_null());
+                        params.quantization_config = Some(q).filter(enables_quantization);
                     }
                 }
             }
             if let Some(q) = &req.quantization_config {
-                config.quantization_config = Some(q.clone()).filter(|v| !v.is_null());
+                config.quantization_config = Some(q.clone()).filter(enables_quantization);
             }
             if let Some(m) = &req.metadata {
                 config
@@ -320,6 +320,12 @@ struct VectorParamsDiff {
     quantization_config: Option<serde_json::Value>,
     #[serde(default)]
     on_disk: Option<bool>,
+}
+
+/// A quantization change that sets a config: not `null`, and not
+/// `"Disabled"`, which removes it (as in Qdrant's `PATCH`).
+fn enables_quantization(change: &serde_json::Value) -> bool {
+    !change.is_null() && change.as_str() != Some("Disabled")
 }
 
 fn merge_hnsw_diff(into: &mut HnswConfigDiff, diff: &HnswConfigDiff) {
