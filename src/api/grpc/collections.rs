@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{json_of, value_of};
 use super::{unsupported, Handler};
 use crate::api::service::collections::{ChangeAliasesRequest, CollectionInfoResponse};
-use crate::api::service::ApiError;
+use crate::api::service::{parse_value, ApiError};
 use crate::collection::config::{
     CollectionConfig, Datatype, HnswConfig, OptimizersConfig, VectorParams, VectorsConfig,
 };
@@ -20,14 +20,6 @@ use crate::segment::payload_index::SchemaType;
 use crate::storage::AliasOperation;
 
 type Reply<T> = Result<Response<T>, Status>;
-
-/// Reads `json` as the REST model `T`; errors name the field.
-fn from_json<T: serde::de::DeserializeOwned>(json: Json) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(json).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::BadInput(format!("{path}: {}", e.into_inner()))
-    })
-}
 
 /// An object of the members that are set.
 fn object<const N: usize>(members: [(&str, Json); N]) -> Json {
@@ -623,7 +615,7 @@ impl Collections for Handler {
         let timeout = r.timeout;
         self.run("qdrant.Collections/Create", &metadata, timeout, move |s| {
             let name = r.collection_name.clone();
-            s.create_collection(&name, from_json(create_json(r))?)
+            s.create_collection(&name, parse_value(create_json(r))?)
         })
         .await
         .map(operation)
@@ -637,7 +629,7 @@ impl Collections for Handler {
         let timeout = r.timeout;
         self.run("qdrant.Collections/Update", &metadata, timeout, move |s| {
             let name = r.collection_name.clone();
-            s.update_collection(&name, from_json(update_json(r)?)?)
+            s.update_collection(&name, parse_value(update_json(r)?)?)
         })
         .await
         .map(operation)
@@ -673,7 +665,7 @@ impl Collections for Handler {
                     .into_iter()
                     .enumerate()
                     .map(|(i, a)| {
-                        from_json::<AliasOperation>(alias_action(a))
+                        parse_value::<AliasOperation>(alias_action(a))
                             .map_err(|e| ApiError::BadInput(format!("actions[{i}]: {e}")))
                     })
                     .collect::<Result<Vec<_>, _>>()?;

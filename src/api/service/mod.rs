@@ -94,12 +94,23 @@ pub struct Service {
 /// Parses a JSON body into `T`, naming the offending field on failure.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match path.as_str() {
-            "." | "" => ApiError::Format(inner.to_string()),
-            _ => ApiError::Format(format!("{path}: {inner}")),
-        }
-    })
+    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Format(located(e)))
+}
+
+/// Reads a request model from a JSON value that was not sent as JSON (a
+/// transport built it), naming the offending field on failure.
+pub fn parse_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| ApiError::BadInput(located(e)))
+}
+
+/// `path: error`, or just the error when it is about the whole value.
+fn located(e: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    match path.as_str() {
+        "." | "" => inner.to_string(),
+        _ => format!("{path}: {inner}"),
+    }
 }
