@@ -427,17 +427,22 @@ mod tests {
         );
     }
 
+    /// An indexer on the test device that waits only 200 ms for a queue,
+    /// and the number of queues of its first device; `None` without one.
+    fn leasing_indexer() -> Option<(GpuIndexer, usize)> {
+        drop(crate::gpu::tests::test_gpu()?);
+        let mut indexer = GpuIndexer::start(&any_device(), Arc::new(GpuCounters::default()));
+        indexer.busy_wait = Duration::from_millis(200);
+        let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
+        Some((indexer, queues))
+    }
+
     /// A build waits a bounded time for a busy device, then uses the CPU.
     #[test]
     fn busy_devices_are_waited_for_a_bounded_time() {
-        let Some(gpu) = crate::gpu::tests::test_gpu() else {
+        let Some((indexer, queues)) = leasing_indexer() else {
             return;
         };
-        drop(gpu);
-        let config = any_device();
-        let mut indexer = GpuIndexer::start(&config, Arc::new(GpuCounters::default()));
-        indexer.busy_wait = Duration::from_millis(200);
-        let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
         let held: Vec<_> = (0..queues)
             .map(|_| indexer.lease().expect("a free queue"))
             .collect();
@@ -455,14 +460,9 @@ mod tests {
     /// set when it ends.
     #[test]
     fn leases_track_queues_and_device_generations() {
-        let Some(gpu) = crate::gpu::tests::test_gpu() else {
+        let Some((indexer, queues)) = leasing_indexer() else {
             return;
         };
-        drop(gpu);
-        let config = any_device();
-        let mut indexer = GpuIndexer::start(&config, Arc::new(GpuCounters::default()));
-        indexer.busy_wait = Duration::from_millis(200);
-        let queues = indexer.devices.lock().gpu.as_ref().expect("opened").devices[0].queue_count();
         let mut held: Vec<_> = (0..queues)
             .map(|_| indexer.lease().expect("a free queue"))
             .collect();
